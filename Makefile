@@ -1,0 +1,26 @@
+# Two entry points a newcomer needs: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+$(BIN)/tierwise: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+.PHONY: venv demo test lint bench
+venv: $(BIN)/tierwise
+
+demo: venv
+	$(BIN)/tierwise demo
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: venv
+	$(BIN)/python benchmarks/bench_decision.py
