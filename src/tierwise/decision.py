@@ -87,6 +87,7 @@ class Decision:
     baseline_model: str
     task_type: str | None = None
     score: float | None = None
+    context_tokens: int = 0  # the prompt-size estimate the decision was made with
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -97,6 +98,7 @@ class Decision:
             "reason": self.reason,
             "task_type": self.task_type,
             "baseline_model": self.baseline_model,
+            "context_tokens": self.context_tokens,
             "trace": [verdict.as_dict() for verdict in self.trace],
         }
         if self.score is not None:

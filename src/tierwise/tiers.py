@@ -27,7 +27,7 @@ class Tier(StrEnum):
 
     @classmethod
     def parse(cls, name: str) -> Tier:
-        """The tier called ``name`` (case-insensitive), or ``UnknownTierError`` listing the known ones."""
+        """The tier called ``name`` (any case); ``UnknownTierError`` lists the known ones."""
         try:
             return cls(name.strip().lower())
         except ValueError:

@@ -1,0 +1,32 @@
+"""Routing strategies, one module each, all behind the ``Strategy`` protocol in ``base``."""
+
+from __future__ import annotations
+
+from tierwise.policy_schema import PolicyConfig, StrategyName
+from tierwise.strategies.base import SoFar, Strategy
+from tierwise.strategies.context_size import ContextSizeStrategy
+from tierwise.strategies.default import DefaultStrategy
+from tierwise.strategies.keywords import KeywordStrategy
+from tierwise.strategies.signals import SignalsStrategy
+from tierwise.strategies.table import DomainStrategy, TaskTypeStrategy, UserTierStrategy
+
+__all__ = ["SoFar", "Strategy", "build_strategy"]
+
+
+def build_strategy(name: StrategyName, config: PolicyConfig) -> Strategy:
+    """The strategy called ``name``, configured from the policy."""
+    match name:
+        case "task_type":
+            return TaskTypeStrategy(config.routes)
+        case "domain":
+            return DomainStrategy(config.domains)
+        case "keywords":
+            return KeywordStrategy(config.keywords, config.routes)
+        case "signals":
+            return SignalsStrategy(config.signals)
+        case "user_tier":
+            return UserTierStrategy(config.user_tiers)
+        case "context_size":
+            return ContextSizeStrategy(config.context)
+        case "default":
+            return DefaultStrategy(config.tiers.default)

@@ -1,0 +1,132 @@
+"""Keyword rules: phrases in the instruction vote for a task type; the best-scoring type wins.
+
+Matching is by whole words and phrases, case-insensitive ("information" never matches
+"format", "country" never matches "try"); ``word*`` matches words starting with ``word``;
+``re:`` starts a regular expression; phrases in scripts written without spaces (Chinese,
+Japanese) match as substrings. Only the instruction is read, never the pasted payload.
+
+Votes add up, so a specific mechanical ask ("fix the typo") can outweigh a topic word it
+mentions ("security"), and a hard topic ("monolith to microservices") can outweigh a generic
+verb ("convert"). Ties go to the more capable tier: under-routing costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from tierwise.decision import Action, RouteRequest, Verdict
+from tierwise.features import PromptFeatures, split_words
+from tierwise.policy_schema import KeywordsConfig, Route
+from tierwise.strategies.base import SoFar
+
+_NO_SPACE_SCRIPT = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One phrase of one rule found in the instruction."""
+
+    rule: int
+    phrase: str
+
+
+@dataclass
+class PhraseMatcher:
+    """All rules' phrases compiled for one pass over a prompt's features."""
+
+    words: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
+    phrases: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
+    prefixes: list[tuple[str, Hit]] = field(default_factory=list)
+    substrings: list[tuple[str, Hit]] = field(default_factory=list)
+    patterns: list[tuple[re.Pattern[str], Hit]] = field(default_factory=list)
+
+    @classmethod
+    def compile(cls, phrases_by_rule: list[list[str]]) -> PhraseMatcher:
+        """Sort each phrase into the cheapest way to find it."""
+        matcher = cls()
+        for rule, phrases in enumerate(phrases_by_rule):
+            for phrase in phrases:
+                hit = Hit(rule, phrase)
+                if phrase.startswith("re:"):
+                    matcher.patterns.append((re.compile(phrase[3:], re.IGNORECASE), hit))
+                elif _NO_SPACE_SCRIPT.search(phrase):
+                    matcher.substrings.append((phrase.lower(), hit))
+                elif phrase.endswith("*"):
+                    matcher.prefixes.append((" " + " ".join(split_words(phrase[:-1].lower())), hit))
+                else:
+                    words = split_words(phrase.lower())
+                    if len(words) == 1:
+                        matcher.words[words[0]].append(hit)
+                    else:
+                        matcher.phrases[words[0]].append(Hit(rule, " " + " ".join(words) + " "))
+        return matcher
+
+    def find(self, features: PromptFeatures) -> list[Hit]:
+        """Every distinct phrase present in the instruction."""
+        found: list[Hit] = []
+        for word in features.words.intersection(self.words):
+            found.extend(self.words[word])
+        for word in features.words.intersection(self.phrases):
+            found.extend(
+                Hit(h.rule, h.phrase.strip())
+                for h in self.phrases[word]
+                if h.phrase in features.normalized
+            )
+        normalized = features.normalized
+        found.extend(hit for prefix, hit in self.prefixes if prefix in normalized)
+        if features.non_ascii:
+            instruction = features.instruction
+            found.extend(hit for text, hit in self.substrings if text in instruction)
+        found.extend(hit for pattern, hit in self.patterns if pattern.search(features.instruction))
+        return found
+
+
+class KeywordStrategy:
+    """Decides a task type from keyword votes, then its tier from the routing table."""
+
+    name = "keywords"
+    only_decides = True
+
+    def __init__(self, config: KeywordsConfig, routes: dict[str, Route]) -> None:
+        self._rules = config.rules
+        self._routes = routes
+        self._min_score = config.min_score
+        self._matcher = PhraseMatcher.compile([rule.phrases for rule in config.rules])
+
+    def evaluate(self, request: RouteRequest, features: PromptFeatures, so_far: SoFar) -> Verdict:
+        hits = self._matcher.find(features)
+        if not hits:
+            return Verdict(self.name, Action.PASS, "no keyword matched")
+        scores: dict[str, float] = defaultdict(float)
+        evidence: dict[str, list[str]] = defaultdict(list)
+        for hit in hits:
+            rule = self._rules[hit.rule]
+            scores[rule.task_type] += rule.weight
+            evidence[rule.task_type].append(hit.phrase)
+        ranked = sorted(scores, key=lambda t: (scores[t], self._routes[t].tier.rank), reverse=True)
+        best = ranked[0]
+        if scores[best] < self._min_score:
+            return Verdict(
+                self.name,
+                Action.PASS,
+                f"keyword evidence too weak ({_votes(best, scores, evidence)})",
+            )
+        route = self._routes[best]
+        runner_up = f"; next {_votes(ranked[1], scores, evidence)}" if len(ranked) > 1 else ""
+        return Verdict(
+            self.name,
+            Action.DECIDE,
+            f"reads as {_votes(best, scores, evidence)}{runner_up}",
+            tier=route.tier,
+            task_type=best,
+            max_tokens=route.max_tokens,
+        )
+
+
+def _votes(task_type: str, scores: dict[str, float], evidence: dict[str, list[str]]) -> str:
+    phrases = ", ".join(repr(p) for p in dict.fromkeys(evidence[task_type]))
+    return f"{task_type} {scores[task_type]:g} [{phrases}]"

@@ -1,0 +1,58 @@
+"""Structural signals beyond words: how the prompt is built says something about difficulty.
+
+* a short question with no code attached is a concept question: Sonnet answers it well,
+  whatever alarming topic it names ("what is a deadlock?");
+* a pasted stack trace means debugging real code: not a job for the cheapest tier,
+  unless the ask is mechanical ("format this log");
+* a task that names many files needs reasoning across them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tierwise.decision import Action, RouteRequest, Verdict
+from tierwise.features import PromptFeatures
+from tierwise.policy_schema import SignalsConfig
+from tierwise.strategies.base import SoFar
+
+
+@dataclass(frozen=True)
+class SignalsStrategy:
+    """Floors and ceilings from the prompt's shape."""
+
+    config: SignalsConfig
+    name: str = "signals"
+    only_decides: bool = False
+
+    def evaluate(self, request: RouteRequest, features: PromptFeatures, so_far: SoFar) -> Verdict:
+        config = self.config
+        mechanical = so_far.task_type in config.mechanical_task_types
+        if features.files_mentioned >= config.many_files and not mechanical:
+            return Verdict(
+                self.name,
+                Action.FLOOR,
+                f"names {features.files_mentioned} files: needs reasoning across them",
+                tier=config.many_files_floor,
+            )
+        if features.stack_trace and not mechanical:
+            return Verdict(
+                self.name,
+                Action.FLOOR,
+                "a stack trace is pasted: debugging real code",
+                tier=config.stack_trace_floor,
+            )
+        if (
+            features.question
+            and features.instruction_words <= config.short_question_words
+            and features.code_blocks == 0
+            and features.files_mentioned <= 1
+            and features.lines <= 3
+        ):
+            return Verdict(
+                self.name,
+                Action.CEILING,
+                f"a short question ({features.instruction_words} words) with no code attached",
+                tier=config.short_question_ceiling,
+            )
+        return Verdict(self.name, Action.PASS, "no structural signal")
