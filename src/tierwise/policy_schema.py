@@ -138,6 +138,20 @@ class SignalsConfig(_Strict):
     mechanical_task_types: list[str] = Field(default_factory=list)
 
 
+class ProxyConfig(_Strict):
+    """How the proxy and the drop-in client treat requests that name a concrete model."""
+
+    rewrite_concrete_models: bool = False  # rewrite mode: route even concrete ids, never upward
+    allow_switch_pinned: bool = False  # let routing move a pinned conversation to another model
+    fallbacks: dict[Tier, list[Tier]] = Field(
+        default_factory=lambda: {
+            Tier.HAIKU: [Tier.SONNET],
+            Tier.SONNET: [Tier.OPUS],
+            Tier.OPUS: [Tier.SONNET],
+        }
+    )
+
+
 class LimitsConfig(_Strict):
     """Input limits; a request beyond them is refused with a clear error."""
 
@@ -159,6 +173,7 @@ class PolicyConfig(_Strict):
     context: ContextConfig = Field(default_factory=ContextConfig)
     signals: SignalsConfig = Field(default_factory=SignalsConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    proxy: ProxyConfig = Field(default_factory=ProxyConfig)
     aliases: list[str] = Field(default_factory=lambda: ["auto"])
 
     @model_validator(mode="after")
