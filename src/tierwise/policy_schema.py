@@ -101,6 +101,9 @@ class KeywordsConfig(_Strict):
     """Keyword rules, matched against the instruction (not the pasted code or data)."""
 
     min_score: float = Field(default=1.0, gt=0)
+    repeat_bonus: float = Field(
+        default=0.25, ge=0, le=1
+    )  # share of a rule's weight per extra phrase
     rules: list[KeywordRule] = Field(default_factory=list)
 
 
@@ -135,6 +138,8 @@ class SignalsConfig(_Strict):
     stack_trace_floor: Tier = Tier.SONNET
     many_files: PositiveInt = 5
     many_files_floor: Tier = Tier.OPUS
+    detailed_words: PositiveInt = 50
+    detailed_floor: Tier = Tier.OPUS
     mechanical_task_types: list[str] = Field(default_factory=list)
 
 

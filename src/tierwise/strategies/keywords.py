@@ -2,10 +2,12 @@
 
 Matching is by whole words and phrases, case-insensitive ("information" never matches
 "format", "country" never matches "try"); ``word*`` matches words starting with ``word``;
-``re:`` starts a regular expression; phrases in scripts written without spaces (Chinese,
+``re:`` starts a regular expression, matched against the lower-cased instruction; phrases in scripts written without spaces (Chinese,
 Japanese) match as substrings. Only the instruction is read, never the pasted payload.
 
-Votes add up, so a specific mechanical ask ("fix the typo") can outweigh a topic word it
+A rule votes once with its weight; each further phrase of the same rule adds
+``repeat_bonus`` of the weight, up to double (three generic "error"-type words are not
+stronger evidence than one specific phrase). Votes for a task type add up, so a specific mechanical ask ("fix the typo") can outweigh a topic word it
 mentions ("security"), and a hard topic ("monolith to microservices") can outweigh a generic
 verb ("convert"). Ties go to the more capable tier: under-routing costs more than it saves.
 """
@@ -52,7 +54,7 @@ class PhraseMatcher:
             for phrase in phrases:
                 hit = Hit(rule, phrase)
                 if phrase.startswith("re:"):
-                    matcher.patterns.append((re.compile(phrase[3:], re.IGNORECASE), hit))
+                    matcher.patterns.append((re.compile(phrase[3:]), hit))
                 elif _NO_SPACE_SCRIPT.search(phrase):
                     matcher.substrings.append((phrase.lower(), hit))
                 elif phrase.endswith("*"):
@@ -62,7 +64,10 @@ class PhraseMatcher:
                     if len(words) == 1:
                         matcher.words[words[0]].append(hit)
                     else:
-                        matcher.phrases[words[0]].append(Hit(rule, " " + " ".join(words) + " "))
+                        # Index a phrase by its longest word: "to yaml" is looked at only when
+                        # "yaml" is present, not for every prompt containing "to".
+                        key = max(words, key=len)
+                        matcher.phrases[key].append(Hit(rule, " " + " ".join(words) + " "))
         return matcher
 
     def find(self, features: PromptFeatures) -> list[Hit]:
@@ -70,13 +75,11 @@ class PhraseMatcher:
         found: list[Hit] = []
         for word in features.words.intersection(self.words):
             found.extend(self.words[word])
+        normalized = features.normalized
         for word in features.words.intersection(self.phrases):
             found.extend(
-                Hit(h.rule, h.phrase.strip())
-                for h in self.phrases[word]
-                if h.phrase in features.normalized
+                Hit(h.rule, h.phrase.strip()) for h in self.phrases[word] if h.phrase in normalized
             )
-        normalized = features.normalized
         found.extend(hit for prefix, hit in self.prefixes if prefix in normalized)
         if features.non_ascii:
             instruction = features.instruction
@@ -95,18 +98,24 @@ class KeywordStrategy:
         self._rules = config.rules
         self._routes = routes
         self._min_score = config.min_score
+        self._repeat_bonus = config.repeat_bonus
+        self._max_extra = round(1 / config.repeat_bonus) if config.repeat_bonus else 0
         self._matcher = PhraseMatcher.compile([rule.phrases for rule in config.rules])
 
     def evaluate(self, request: RouteRequest, features: PromptFeatures, so_far: SoFar) -> Verdict:
         hits = self._matcher.find(features)
         if not hits:
             return Verdict(self.name, Action.PASS, "no keyword matched")
+        phrases_per_rule: dict[int, list[str]] = defaultdict(list)
+        for hit in hits:
+            phrases_per_rule[hit.rule].append(hit.phrase)
         scores: dict[str, float] = defaultdict(float)
         evidence: dict[str, list[str]] = defaultdict(list)
-        for hit in hits:
-            rule = self._rules[hit.rule]
-            scores[rule.task_type] += rule.weight
-            evidence[rule.task_type].append(hit.phrase)
+        for index, phrases in phrases_per_rule.items():
+            rule = self._rules[index]
+            extra = min(len(phrases) - 1, self._max_extra)
+            scores[rule.task_type] += rule.weight * (1 + self._repeat_bonus * extra)
+            evidence[rule.task_type].extend(phrases)
         ranked = sorted(scores, key=lambda t: (scores[t], self._routes[t].tier.rank), reverse=True)
         best = ranked[0]
         if scores[best] < self._min_score:

@@ -4,7 +4,9 @@
   whatever alarming topic it names ("what is a deadlock?");
 * a pasted stack trace means debugging real code: not a job for the cheapest tier,
   unless the ask is mechanical ("format this log");
-* a task that names many files needs reasoning across them.
+* a task that names many files needs reasoning across them;
+* a long, detailed problem statement (many words of prose, not pasted code or data) is what
+  people write when the problem is hard: constraints, symptoms, what they already tried.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ class SignalsStrategy:
                 Action.FLOOR,
                 f"names {features.files_mentioned} files: needs reasoning across them",
                 tier=config.many_files_floor,
+            )
+        if features.instruction_words >= config.detailed_words and not mechanical:
+            return Verdict(
+                self.name,
+                Action.FLOOR,
+                f"a detailed problem statement ({features.instruction_words} words of prose)",
+                tier=config.detailed_floor,
             )
         if features.stack_trace and not mechanical:
             return Verdict(
