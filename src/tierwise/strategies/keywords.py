@@ -2,14 +2,16 @@
 
 Matching is by whole words and phrases, case-insensitive ("information" never matches
 "format", "country" never matches "try"); ``word*`` matches words starting with ``word``;
-``re:`` starts a regular expression, matched against the lower-cased instruction; phrases in scripts written without spaces (Chinese,
-Japanese) match as substrings. Only the instruction is read, never the pasted payload.
+``re:`` starts a regular expression, matched against the lower-cased instruction; phrases in
+scripts written without spaces (Chinese, Japanese) match as substrings. Only the instruction
+is read, never the pasted payload.
 
-A rule votes once with its weight; each further phrase of the same rule adds
-``repeat_bonus`` of the weight, up to double (three generic "error"-type words are not
-stronger evidence than one specific phrase). Votes for a task type add up, so a specific mechanical ask ("fix the typo") can outweigh a topic word it
-mentions ("security"), and a hard topic ("monolith to microservices") can outweigh a generic
-verb ("convert"). Ties go to the more capable tier: under-routing costs more than it saves.
+A rule votes once with its weight; each further phrase of the same rule adds ``repeat_bonus``
+of the weight, up to double (three generic "error"-type words are no stronger evidence than
+one specific phrase). Votes for a task type add up, so a specific mechanical ask ("fix the
+typo") can outweigh a topic word it mentions ("security"), and a hard topic ("monolith to
+microservices") can outweigh a generic verb ("convert"). Ties go to the more capable tier:
+under-routing costs more than it saves.
 """
 
 from __future__ import annotations
