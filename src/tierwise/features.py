@@ -84,14 +84,17 @@ _QUESTION_STARTS = frozenset(
     ]
 )
 # A pasted line of JSON/YAML/CSV/code/logs rather than something the user wrote to us: starts
-# with a bracket, quote, digit or sigil; is indented like code; is a `key: value` / `key = value`
-# pair with a data-looking value; ends like a statement; or is comma-separated without spaces.
+# with a bracket, quote, digit or sigil; is indented like code; is a `key: value` / `key==1`
+# pair with a data-looking value; ends like a statement; is an arrow edge (`a -> b`); or is
+# separated by three or more `;`, `|`, tabs, or commas not followed by a space (CSV).
 _DATA_LINE = re.compile(
     r"""^(?:[ \t]*[{}\[\]()"'<>|#@$;/\\\d].*"""
     r"""|(?: {4}|\t).*"""
-    r"""|[ \t]*[-+*]?[ \t]*[\w.-]+[ \t]*[:=][ \t]*(?:[\[{"'\d-]|true|false|null|$).*"""
+    r"""|[ \t]*[-+*]?[ \t]*[\w.-]+[ \t]*[:=][ \t]*(?:[\[{"'\d=~<>-]|true|false|null|$).*"""
     r"""|.*[{;,(\[]"""
-    r"""|[^ \n]*,[^ \n]*,[^ \n]*,.*)[ \t]*$\n?""",
+    r"""|[^\n]*(?:->|=>|→)[^\n]*"""
+    r"""|(?:[^\n;|\t]*[;|\t]){3}.*"""
+    r"""|(?:[^\n,]*,\S){3}.*)[ \t]*$\n?""",
     re.MULTILINE,
 )
 
@@ -103,6 +106,9 @@ class PromptFeatures:
     instruction: str  # lower-cased prose window (head + tail, data-like lines removed)
     normalized: str  # the instruction's words joined by single spaces, padded with spaces
     words: frozenset[str]  # distinct words of the instruction
+    lead: str  # the instruction's first non-empty line: where the ask usually is
+    lead_normalized: str  # its words joined by single spaces, padded with spaces
+    lead_is_all: bool  # the instruction is a single line (so every phrase is in the lead)
     instruction_words: int  # how many words the instruction has
     chars: int  # characters in the judged text
     lines: int  # lines in the judged text
@@ -128,11 +134,16 @@ class PromptFeatures:
             context = estimate_prompt_tokens([request.system, text] if request.system else [text])
         head = instruction.lstrip()
         first_word = words_in_order[0] if words_in_order else ""
+        lead, newline, rest = head.partition("\n")
+        lead_is_all = not newline or not rest.strip()
         return cls(
             instruction=instruction,
             normalized=" " + " ".join(words_in_order) + " ",
             words=frozenset(words_in_order),
-            instruction_words=len(words_in_order),
+            lead=lead,
+            lead_normalized=" " + " ".join(split_words(lead)) + " " if not lead_is_all else "",
+            lead_is_all=lead_is_all,
+            instruction_words=_count_words(instruction, words_in_order),
             chars=len(text),
             lines=text.count("\n") + 1,
             code_blocks=code_blocks,
@@ -164,7 +175,20 @@ def _instruction_window(prose: str) -> str:
         prose = prose[:INSTRUCTION_HEAD_CHARS] + "\n" + prose[-INSTRUCTION_TAIL_CHARS:]
     if "\n" not in prose:
         return prose
+    # A first line that reads like words is the ask even when it looks like data
+    # ("json -> yaml", "format as a table: id | name | role"); otherwise filter it too.
+    lead, _, rest = prose.lstrip().partition("\n")
+    if lead[:1].isalpha() and lead.count(" ") >= 2:
+        return lead + "\n" + _DATA_LINE.sub("", rest)
     return _DATA_LINE.sub("", prose)
+
+
+def _count_words(text: str, words: list[str]) -> int:
+    """Words, counting Chinese and Japanese (written without spaces) as two characters a word."""
+    if text.isascii():
+        return len(words)
+    wide = (len(text.encode("utf-8")) - len(text)) // 2  # ~ characters of three UTF-8 bytes
+    return len(words) + wide // 2
 
 
 def split_words(lowered: str) -> list[str]:

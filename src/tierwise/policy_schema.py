@@ -14,13 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from tierwise.tiers import Tier
 
 StrategyName = Literal[
-    "task_type", "domain", "keywords", "signals", "user_tier", "context_size", "default"
+    "task_type", "domain", "keywords", "brevity", "signals", "user_tier", "context_size", "default"
 ]
 PositiveInt = Annotated[int, Field(gt=0)]
 DEFAULT_STRATEGIES: tuple[StrategyName, ...] = (
     "task_type",
     "domain",
     "keywords",
+    "brevity",
     "signals",
     "user_tier",
     "context_size",
@@ -101,9 +102,10 @@ class KeywordsConfig(_Strict):
     """Keyword rules, matched against the instruction (not the pasted code or data)."""
 
     min_score: float = Field(default=1.0, gt=0)
-    repeat_bonus: float = Field(
-        default=0.25, ge=0, le=1
-    )  # share of a rule's weight per extra phrase
+    # share of a rule's weight each extra phrase of the same rule adds (up to double)
+    repeat_bonus: float = Field(default=0.25, ge=0, le=1)
+    # share of a rule's weight when its phrases appear only after the instruction's first line
+    body_weight: float = Field(default=0.5, ge=0, le=1)
     rules: list[KeywordRule] = Field(default_factory=list)
 
 
@@ -135,6 +137,9 @@ class SignalsConfig(_Strict):
 
     short_question_words: PositiveInt = 25
     short_question_ceiling: Tier = Tier.SONNET
+    definition_words: PositiveInt = 20
+    definition_ceiling: Tier = Tier.HAIKU
+    definition_markers: list[str] = Field(default_factory=list)  # matched in the lower-cased lead
     stack_trace_floor: Tier = Tier.SONNET
     many_files: PositiveInt = 5
     many_files_floor: Tier = Tier.OPUS
@@ -157,6 +162,14 @@ class ProxyConfig(_Strict):
     )
 
 
+class BrevityConfig(_Strict):
+    """Short requests with no other signal go to a cheap tier."""
+
+    max_words: PositiveInt = 20
+    max_words_with_code: int = Field(default=0, ge=0)
+    tier: Tier = Tier.HAIKU
+
+
 class LimitsConfig(_Strict):
     """Input limits; a request beyond them is refused with a clear error."""
 
@@ -177,6 +190,7 @@ class PolicyConfig(_Strict):
     user_tiers: dict[str, UserTierRule] = Field(default_factory=dict)
     context: ContextConfig = Field(default_factory=ContextConfig)
     signals: SignalsConfig = Field(default_factory=SignalsConfig)
+    brevity: BrevityConfig = Field(default_factory=BrevityConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     proxy: ProxyConfig = Field(default_factory=ProxyConfig)
     aliases: list[str] = Field(default_factory=lambda: ["auto"])

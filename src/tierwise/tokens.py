@@ -5,8 +5,8 @@ conservative rule of thumb (it should over-count rather than under-count):
 
 * ASCII text: Anthropic's older guidance was about 3.5 characters per token. The tokenizer used
   from Opus 4.7 on (all 5.x models, Haiku 5.5) produces up to 1.35x more tokens for the same
-  text, so we count 3.5 / 1.35 ≈ **2.6 characters per token** for those generations and **3.2**
-  for earlier ones (3.5 less a margin for code and JSON, which tokenize densely).
+  text: 3.5 / 1.35 ≈ 2.59, so we count **2.5 characters per token** for those generations and
+  **3.2** for earlier ones (3.5 less a margin for code and JSON, which tokenize densely).
 * Non-ASCII text: CJK ideographs and kana are close to one token per character; accented Latin
   letters cost a little more than plain ones. We charge one token per two extra UTF-8 bytes,
   which is one token per CJK character and half a token per accented letter.
@@ -36,7 +36,7 @@ class TokenizerGeneration(StrEnum):
 
 CHARS_PER_TOKEN: dict[TokenizerGeneration, float] = {
     TokenizerGeneration.LEGACY: 3.2,
-    TokenizerGeneration.CURRENT: 2.6,
+    TokenizerGeneration.CURRENT: 2.5,
 }
 
 _LEGACY_ID = re.compile(r"^claude-(3|instant|2|(haiku|sonnet|opus)-4(-[0-6])?($|-\d{8}))")

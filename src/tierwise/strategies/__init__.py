@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tierwise.policy_schema import PolicyConfig, StrategyName
 from tierwise.strategies.base import SoFar, Strategy
+from tierwise.strategies.brevity import BrevityStrategy
 from tierwise.strategies.context_size import ContextSizeStrategy
 from tierwise.strategies.default import DefaultStrategy
 from tierwise.strategies.keywords import KeywordStrategy
@@ -22,6 +23,8 @@ def build_strategy(name: StrategyName, config: PolicyConfig) -> Strategy:
             return DomainStrategy(config.domains)
         case "keywords":
             return KeywordStrategy(config.keywords, config.routes)
+        case "brevity":
+            return BrevityStrategy(config.brevity)
         case "signals":
             return SignalsStrategy(config.signals)
         case "user_tier":

@@ -11,7 +11,9 @@ of the weight, up to double (three generic "error"-type words are no stronger ev
 one specific phrase). Votes for a task type add up, so a specific mechanical ask ("fix the
 typo") can outweigh a topic word it mentions ("security"), and a hard topic ("monolith to
 microservices") can outweigh a generic verb ("convert"). Ties go to the more capable tier:
-under-routing costs more than it saves.
+under-routing costs more than it saves. A rule whose phrases appear only after the first line
+of the instruction votes with ``body_weight`` of its weight: the ask is usually in the first
+line, and what follows is often material ("alphabetize this list: - A03 Injection ...").
 """
 
 from __future__ import annotations
@@ -31,22 +33,32 @@ _NO_SPACE_SCRIPT = re.compile(
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
-    """One phrase of one rule found in the instruction."""
+class Needle:
+    """One phrase of one rule, compiled into what is searched for."""
 
     rule: int
-    phrase: str
+    phrase: str  # as written in the policy, shown in traces
+    text: str  # padded words, a padded prefix, or a raw substring; "" for a regex
+    pattern: re.Pattern[str] | None = None
+
+    def in_lead(self, features: PromptFeatures) -> bool:
+        """Whether the phrase occurs in the instruction's first line (where the ask usually is)."""
+        if self.pattern is not None:
+            return self.pattern.search(features.lead) is not None
+        if self.text.startswith(" "):
+            return self.text in features.lead_normalized
+        return self.text in features.lead
 
 
 @dataclass
 class PhraseMatcher:
     """All rules' phrases compiled for one pass over a prompt's features."""
 
-    words: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
-    phrases: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
-    prefixes: list[tuple[str, Hit]] = field(default_factory=list)
-    substrings: list[tuple[str, Hit]] = field(default_factory=list)
-    patterns: list[tuple[re.Pattern[str], Hit]] = field(default_factory=list)
+    words: dict[str, list[Needle]] = field(default_factory=lambda: defaultdict(list))
+    phrases: dict[str, list[Needle]] = field(default_factory=lambda: defaultdict(list))
+    prefixes: list[Needle] = field(default_factory=list)
+    substrings: list[Needle] = field(default_factory=list)
+    patterns: list[Needle] = field(default_factory=list)
 
     @classmethod
     def compile(cls, phrases_by_rule: list[list[str]]) -> PhraseMatcher:
@@ -54,39 +66,38 @@ class PhraseMatcher:
         matcher = cls()
         for rule, phrases in enumerate(phrases_by_rule):
             for phrase in phrases:
-                hit = Hit(rule, phrase)
                 if phrase.startswith("re:"):
-                    matcher.patterns.append((re.compile(phrase[3:]), hit))
+                    matcher.patterns.append(Needle(rule, phrase, "", re.compile(phrase[3:])))
                 elif _NO_SPACE_SCRIPT.search(phrase):
-                    matcher.substrings.append((phrase.lower(), hit))
+                    matcher.substrings.append(Needle(rule, phrase, phrase.lower()))
                 elif phrase.endswith("*"):
-                    matcher.prefixes.append((" " + " ".join(split_words(phrase[:-1].lower())), hit))
+                    prefix = " " + " ".join(split_words(phrase[:-1].lower()))
+                    matcher.prefixes.append(Needle(rule, phrase, prefix))
                 else:
                     words = split_words(phrase.lower())
+                    needle = Needle(rule, phrase, " " + " ".join(words) + " ")
                     if len(words) == 1:
-                        matcher.words[words[0]].append(hit)
+                        matcher.words[words[0]].append(needle)
                     else:
                         # Index a phrase by its longest word: "to yaml" is looked at only when
                         # "yaml" is present, not for every prompt containing "to".
-                        key = max(words, key=len)
-                        matcher.phrases[key].append(Hit(rule, " " + " ".join(words) + " "))
+                        matcher.phrases[max(words, key=len)].append(needle)
         return matcher
 
-    def find(self, features: PromptFeatures) -> list[Hit]:
+    def find(self, features: PromptFeatures) -> list[Needle]:
         """Every distinct phrase present in the instruction."""
-        found: list[Hit] = []
+        found: list[Needle] = []
         for word in features.words.intersection(self.words):
             found.extend(self.words[word])
         normalized = features.normalized
         for word in features.words.intersection(self.phrases):
-            found.extend(
-                Hit(h.rule, h.phrase.strip()) for h in self.phrases[word] if h.phrase in normalized
-            )
-        found.extend(hit for prefix, hit in self.prefixes if prefix in normalized)
+            found.extend(n for n in self.phrases[word] if n.text in normalized)
+        found.extend(n for n in self.prefixes if n.text in normalized)
         if features.non_ascii:
             instruction = features.instruction
-            found.extend(hit for text, hit in self.substrings if text in instruction)
-        found.extend(hit for pattern, hit in self.patterns if pattern.search(features.instruction))
+            found.extend(n for n in self.substrings if n.text in instruction)
+        instruction = features.instruction
+        found.extend(n for n in self.patterns if n.pattern and n.pattern.search(instruction))
         return found
 
 
@@ -101,6 +112,7 @@ class KeywordStrategy:
         self._routes = routes
         self._min_score = config.min_score
         self._repeat_bonus = config.repeat_bonus
+        self._body_weight = config.body_weight
         self._max_extra = round(1 / config.repeat_bonus) if config.repeat_bonus else 0
         self._matcher = PhraseMatcher.compile([rule.phrases for rule in config.rules])
 
@@ -108,16 +120,18 @@ class KeywordStrategy:
         hits = self._matcher.find(features)
         if not hits:
             return Verdict(self.name, Action.PASS, "no keyword matched")
-        phrases_per_rule: dict[int, list[str]] = defaultdict(list)
-        for hit in hits:
-            phrases_per_rule[hit.rule].append(hit.phrase)
+        needles_per_rule: dict[int, list[Needle]] = defaultdict(list)
+        for needle in hits:
+            needles_per_rule[needle.rule].append(needle)
         scores: dict[str, float] = defaultdict(float)
         evidence: dict[str, list[str]] = defaultdict(list)
-        for index, phrases in phrases_per_rule.items():
+        for index, needles in needles_per_rule.items():
             rule = self._rules[index]
-            extra = min(len(phrases) - 1, self._max_extra)
-            scores[rule.task_type] += rule.weight * (1 + self._repeat_bonus * extra)
-            evidence[rule.task_type].extend(phrases)
+            extra = min(len(needles) - 1, self._max_extra)
+            in_lead = features.lead_is_all or any(n.in_lead(features) for n in needles)
+            place = 1.0 if in_lead else self._body_weight
+            scores[rule.task_type] += rule.weight * (1 + self._repeat_bonus * extra) * place
+            evidence[rule.task_type].extend(n.phrase for n in needles)
         ranked = sorted(scores, key=lambda t: (scores[t], self._routes[t].tier.rank), reverse=True)
         best = ranked[0]
         if scores[best] < self._min_score:

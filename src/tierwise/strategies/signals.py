@@ -1,7 +1,8 @@
 """Structural signals beyond words: how the prompt is built says something about difficulty.
 
 * a short question with no code attached is a concept question: Sonnet answers it well,
-  whatever alarming topic it names ("what is a deadlock?");
+  whatever alarming topic it names; asking what a term means ("what is a deadlock?",
+  "difference between authentication and authorization") is a definition Haiku gives well;
 * a pasted stack trace means debugging real code: not a job for the cheapest tier,
   unless the ask is mechanical ("format this log");
 * a task that names many files needs reasoning across them;
@@ -50,6 +51,17 @@ class SignalsStrategy:
                 Action.FLOOR,
                 "a stack trace is pasted: debugging real code",
                 tier=config.stack_trace_floor,
+            )
+        if (
+            features.instruction_words <= config.definition_words
+            and features.code_blocks == 0
+            and any(marker in features.lead for marker in config.definition_markers)
+        ):
+            return Verdict(
+                self.name,
+                Action.CEILING,
+                "asks what a term means, briefly: a definition, not a problem to solve",
+                tier=config.definition_ceiling,
             )
         if (
             features.question
