@@ -74,19 +74,23 @@ class UserTierStrategy:
         if rule is None:
             known = ", ".join(sorted(self.user_tiers))
             raise UnknownTierError(f"unknown user tier {user_tier!r}; known: {known}")
-        tier = so_far.tier
-        if rule.ceiling is not None and (tier is None or tier > rule.ceiling):
+        # A plan's ceiling is a promise: it is emitted even when the tier so far is within it,
+        # so that a later floor (e.g. context size) cannot lift the request above it.
+        below_floor = (
+            rule.floor is not None and so_far.tier is not None and so_far.tier < rule.floor
+        )
+        if rule.ceiling is not None and not below_floor:
             return Verdict(
                 self.name,
                 Action.CEILING,
                 f"{user_tier} users are served at most by {rule.ceiling.value}",
                 tier=rule.ceiling,
             )
-        if rule.floor is not None and (tier is None or tier < rule.floor):
+        if rule.floor is not None:
             return Verdict(
                 self.name,
                 Action.FLOOR,
                 f"{user_tier} users are served at least by {rule.floor.value}",
                 tier=rule.floor,
             )
-        return Verdict(self.name, Action.PASS, f"within the bounds for {user_tier} users")
+        return Verdict(self.name, Action.PASS, f"{user_tier} users have no bounds")
