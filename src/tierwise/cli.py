@@ -16,6 +16,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tierwise.catalog import load_catalog
@@ -54,7 +55,7 @@ def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except TierwiseError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -63,7 +64,7 @@ def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
 def _policy(path: Path | None) -> Policy:
     policy = load_policy(path)
     for warning in policy.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
     return policy
 
 
@@ -107,7 +108,7 @@ def recommend(
         f"[bold]{decision.model}[/bold]  "
         f"({decision.tier.value}, max_tokens {decision.max_tokens:,})"
     )
-    out.print(f"why: {decision.reason}", soft_wrap=True)
+    out.print(f"why: {escape(decision.reason)}", soft_wrap=True)
     fraction = rec.savings_fraction
     saved = "" if fraction is None else f", {fraction:.0%} less"
     out.print(
@@ -117,7 +118,7 @@ def recommend(
     )
     out.print("trace:")
     for verdict in decision.trace:
-        out.print(f"  {verdict.describe()}", soft_wrap=True)
+        out.print(f"  {escape(verdict.describe())}", soft_wrap=True)
 
 
 @app.command()
@@ -226,7 +227,9 @@ def models(
         "lifecycle",
     ):
         table.add_column(
-            column, justify="left" if column in {"model", "tier", "lifecycle"} else "right"
+            column,
+            justify="left" if column in {"model", "tier", "lifecycle"} else "right",
+            no_wrap=column == "model",
         )
     for spec in specs:
         p = spec.prices

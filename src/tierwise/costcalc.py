@@ -34,15 +34,16 @@ class Workload:
     batch_share: Decimal = Decimal(0)
 
     def __post_init__(self) -> None:
-        if self.requests_per_day < 0:
-            raise InputError("requests per day must not be negative")
+        rate = self.requests_per_day
+        if not rate.is_finite() or rate < 0:
+            raise InputError(f"requests per day must be finite and not negative, got {rate}")
         if self.input_tokens < 0 or self.output_tokens < 0:
             raise InputError("token counts must not be negative")
         for name, share in (
             ("cache-hit share", self.cache_hit_share),
             ("batch share", self.batch_share),
         ):
-            if not 0 <= share <= 1:
+            if not share.is_finite() or not 0 <= share <= 1:
                 raise InputError(f"{name} must be between 0 and 1, got {share}")
 
 
@@ -95,6 +96,9 @@ def estimate_monthly(
     workload: Workload, mix: dict[Tier, Decimal], policy: Policy
 ) -> MonthlyEstimate:
     """Monthly cost of ``workload`` routed by ``mix`` (shares adding up to 1)."""
+    for tier, share in mix.items():
+        if not share.is_finite() or not 0 <= share <= 1:
+            raise InputError(f"the share of {tier.value} must be between 0 and 1, got {share}")
     total_share = sum(mix.values(), Decimal(0))
     if not mix or abs(total_share - 1) > Decimal("0.001"):
         raise InputError(f"the tier mix must add up to 1, got {total_share}")

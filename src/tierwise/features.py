@@ -35,7 +35,8 @@ _STACK_TRACE_MARKERS = (
     "   at ",
     "\tat ",
     "goroutine ",
-    "panic",
+    "panic:",
+    "panicked at",
     "Segmentation fault",
     "SIGSEGV",
     "Sanitizer",
@@ -85,16 +86,19 @@ _QUESTION_STARTS = frozenset(
 )
 # A pasted line of JSON/YAML/CSV/code/logs rather than something the user wrote to us: starts
 # with a bracket, quote, digit or sigil; is indented like code; is a `key: value` / `key==1`
-# pair with a data-looking value; ends like a statement; is an arrow edge (`a -> b`); or is
-# separated by three or more `;`, `|`, tabs, or commas not followed by a space (CSV).
+# pair with a data-looking or one-word value, or an indented YAML key; ends like a statement;
+# is an arrow edge (`a -> b`); or is separated by three or more `;`, `|` or tabs, or by two or
+# more commas not followed by a space (CSV).
 _DATA_LINE = re.compile(
     r"""^(?:[ \t]*[{}\[\]()"'<>|#@$;/\\\d].*"""
     r"""|(?: {4}|\t).*"""
     r"""|[ \t]*[-+*]?[ \t]*[\w.-]+[ \t]*[:=][ \t]*(?:[\[{"'\d=~<>-]|true|false|null|$).*"""
+    r"""|[ \t]*[\w.-]+:[ \t]*[^ \t\n]+[ \t]*"""
+    r"""|[ \t]{2,}[-+*]?[ \t]*[\w.-]+:.*"""
     r"""|.*[{;,(\[]"""
     r"""|[^\n]*(?:->|=>|→)[^\n]*"""
     r"""|(?:[^\n;|\t]*[;|\t]){3}.*"""
-    r"""|(?:[^\n,]*,\S){3}.*)[ \t]*$\n?""",
+    r"""|(?:[^\n,]*,\S){2}.*)[ \t]*$\n?""",
     re.MULTILINE,
 )
 

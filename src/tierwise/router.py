@@ -93,7 +93,8 @@ class Router:
         if so_far.ceiling is not None and ceiling_by is not None and tier > so_far.ceiling:
             tier = so_far.ceiling
             reasons.append(f"capped at {tier.value} by {ceiling_by.strategy} ({ceiling_by.reason})")
-        tier = _nearest_enabled(tier, policy.ladder)
+        raised = floor_by is not None and tier == so_far.floor
+        tier = _nearest_enabled(tier, policy.ladder, prefer_up=raised)
         tier, window_note = self._fit_window(tier, features.context_tokens)
         if window_note is not None:
             trace.append(window_note)
@@ -155,10 +156,16 @@ def _evaluate(
         return Verdict(strategy.name, Action.PASS, f"failed ({type(exc).__name__}: {exc}); ignored")
 
 
-def _nearest_enabled(tier: Tier, ladder: list[Tier]) -> Tier:
-    """``tier`` if enabled, else the closest enabled tier below it, else the cheapest."""
-    below = [t for t in ladder if t <= tier]
-    return below[-1] if below else ladder[0]
+def _nearest_enabled(tier: Tier, ladder: list[Tier], *, prefer_up: bool = False) -> Tier:
+    """``tier`` if enabled, else the closest enabled tier below it (above it when a floor put
+    it there: a floor is a minimum), else whichever side has one."""
+    if tier in ladder:
+        return tier
+    below = [t for t in ladder if t < tier]
+    above = [t for t in ladder if t > tier]
+    if prefer_up and above:
+        return above[0]
+    return below[-1] if below else above[0]
 
 
 def _window(model: ModelSpec) -> str:

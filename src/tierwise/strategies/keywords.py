@@ -67,7 +67,7 @@ class PhraseMatcher:
         for rule, phrases in enumerate(phrases_by_rule):
             for phrase in phrases:
                 if phrase.startswith("re:"):
-                    matcher.patterns.append(Needle(rule, phrase, "", re.compile(phrase[3:])))
+                    matcher.patterns.append(Needle(rule, phrase, "", _compile_pattern(phrase[3:])))
                 elif _NO_SPACE_SCRIPT.search(phrase):
                     matcher.substrings.append(Needle(rule, phrase, phrase.lower()))
                 elif phrase.endswith("*"):
@@ -99,6 +99,13 @@ class PhraseMatcher:
         instruction = features.instruction
         found.extend(n for n in self.patterns if n.pattern and n.pattern.search(instruction))
         return found
+
+
+def _compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Patterns run on lower-cased text; one written with capitals is matched ignoring case
+    (slower, so the shipped policy writes its patterns in lower case)."""
+    has_capitals = any(ch.isupper() for ch in pattern)
+    return re.compile(pattern, re.IGNORECASE if has_capitals else 0)
 
 
 class KeywordStrategy:
