@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "Anthropic": "tierwise.client",
+    "AsyncAnthropic": "tierwise.client",
     "Action": "tierwise.decision",
     "Decision": "tierwise.decision",
     "RouteRequest": "tierwise.decision",
@@ -34,6 +36,8 @@ _EXPORTS = {
 
 __all__ = [
     "Action",
+    "Anthropic",
+    "AsyncAnthropic",
     "Catalog",
     "Cost",
     "Decision",
@@ -56,6 +60,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tierwise.catalog import Catalog, default_catalog, load_catalog
+    from tierwise.client import Anthropic, AsyncAnthropic
     from tierwise.decision import Action, Decision, RouteRequest, Verdict
     from tierwise.errors import TierwiseError
     from tierwise.policy import Policy, load_policy

@@ -9,6 +9,7 @@
     │   ├── PromptTooLargeError
     │   ├── UnknownTaskTypeError
     │   ├── UnknownTierError
+    │   ├── UnknownAliasError  a request's model is neither a routing alias nor a claude-* id
     │   └── InvalidUsageError  a token count is negative or not an integer
     └── PricingError
         ├── UnknownModelError  the model id is not in the catalog
@@ -55,6 +56,10 @@ class UnknownTaskTypeError(InputError):
 
 class UnknownTierError(InputError):
     """A tier name is not one of the ladder's tiers."""
+
+
+class UnknownAliasError(InputError):
+    """A request names a model that is neither a routing alias (``auto``) nor a ``claude-*`` id."""
 
 
 class InvalidUsageError(InputError):

@@ -1,0 +1,451 @@
+"""The drop-in SDK client: ``tierwise.Anthropic`` and ``tierwise.AsyncAnthropic``.
+
+They are the official ``anthropic`` clients with routing in ``client.messages``: ``create``,
+``stream`` and ``count_tokens`` route a request whose ``model`` is a routing alias (or any
+catalog model in rewrite mode) locally, with the same ``MessagesRouter`` the proxy uses, then
+call the real SDK method with the routed body. Everything else — constructor arguments, the SDK's
+own keyword arguments (``extra_headers``, ``timeout``...), return types, errors, retries — is the
+SDK's. A concrete model id passes through untouched. ::
+
+    import tierwise
+    from tierwise.client import decision_of
+
+    client = tierwise.Anthropic()  # policy="my-policy.toml" to use your own
+    message = client.messages.create(
+        model="auto", max_tokens=1024, messages=[{"role": "user", "content": "Fix the typo"}],
+        extra_headers={"x-tierwise-task-type": "boilerplate"},  # optional hints
+    )
+    print(message.model, decision_of(message).reason)
+
+Hints go in ``extra_headers`` or the client's ``default_headers`` (``x-tierwise-*``), or in
+``metadata`` (``tierwise_*`` keys); all are removed before the request is sent. The decision
+rides on what the SDK returns: read it with ``decision_of`` / ``routed_of`` (a ``Message``, a
+raw ``Stream``, a ``MessageStream`` and its final message, a stream manager, a
+``MessageTokensCount``). ``client.beta.messages`` is the SDK's own and is not routed.
+
+The SDK is an optional dependency: ``pip install 'tierwise[sdk]'``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+try:
+    import anthropic
+    from anthropic.lib.streaming import (
+        AsyncMessageStream,
+        AsyncMessageStreamManager,
+        MessageStream,
+        MessageStreamManager,
+    )
+    from anthropic.resources.messages import AsyncMessages, Messages
+except ImportError as exc:
+    raise ImportError(
+        "tierwise.Anthropic and tierwise.AsyncAnthropic need the official anthropic SDK: "
+        "pip install 'tierwise[sdk]'"
+    ) from exc
+
+from tierwise.decision import Decision
+from tierwise.dispatch import HINT_HEADERS, Hints, MessagesRouter, Routed, without_hint_metadata
+from tierwise.errors import InputError
+from tierwise.policy import Policy, load_policy
+from tierwise.router import Router
+
+__all__ = ["Anthropic", "AsyncAnthropic", "decision_of", "routed_of"]
+
+_ATTRIBUTE = "_tierwise_routed"
+# Keyword arguments of the SDK methods that are not body fields: they pass through as given.
+_SDK_ONLY = frozenset(
+    {
+        "extra_headers",
+        "extra_query",
+        "extra_body",
+        "timeout",
+        "user_profile_id",
+        "workspace_id",
+        "output_format",
+    }
+)
+_HINT_HEADER_NAMES = frozenset(HINT_HEADERS)
+_ResponseT = TypeVar("_ResponseT")
+
+
+def decision_of(obj: object) -> Decision | None:
+    """The routing decision behind something the client returned (``None``: not routed)."""
+    routed = routed_of(obj)
+    return routed.decision if routed is not None else None
+
+
+def routed_of(obj: object) -> Routed | None:
+    """The ``Routed`` request behind something the client returned, or ``None``."""
+    routed = getattr(obj, _ATTRIBUTE, None)
+    if isinstance(routed, Routed):
+        return routed
+    entry = _REGISTRY.get(id(obj))
+    if entry is not None and entry[0]() is obj:
+        return entry[1]
+    return None
+
+
+# Objects that refuse new attributes (``__slots__`` without ``__dict__``) are remembered here,
+# by id, until they are collected; SDK types take the attribute and never land here.
+_REGISTRY: dict[int, tuple[weakref.ref[Any], Routed]] = {}
+
+
+def _attach(obj: object, routed: Routed) -> None:
+    try:
+        object.__setattr__(obj, _ATTRIBUTE, routed)
+    except (AttributeError, TypeError):
+        try:
+            ref = weakref.ref(obj)
+        except TypeError:
+            return  # neither an attribute nor a weak reference: nothing safe to do
+        key = id(obj)
+        _REGISTRY[key] = (ref, routed)
+        weakref.finalize(obj, _REGISTRY.pop, key, None)
+
+
+def _messages_router(
+    policy: Policy | str | Path | None, router: Router | MessagesRouter | None
+) -> MessagesRouter:
+    if policy is not None and router is not None:
+        raise InputError("pass either policy or router to the tierwise client, not both")
+    if isinstance(router, MessagesRouter):
+        return router
+    if isinstance(router, Router):
+        return MessagesRouter(router)
+    if isinstance(policy, Policy):
+        return MessagesRouter(Router(policy))
+    if policy is not None:
+        return MessagesRouter(Router(load_policy(policy)))
+    return MessagesRouter(Router())
+
+
+# -- one call: from SDK keyword arguments to routed keyword arguments --------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    kwargs: dict[str, Any]  # for the SDK method
+    routed: Routed | None  # None: passed through without routing
+
+
+def _body_params(method: Callable[..., Any]) -> frozenset[str]:
+    """The body fields an SDK method takes as keyword arguments."""
+    names = inspect.signature(method).parameters
+    return frozenset(name for name in names if name != "self" and name not in _SDK_ONLY)
+
+
+_PARAMS: dict[str, frozenset[str]] = {
+    "create": _body_params(Messages.create),
+    "stream": _body_params(Messages.stream),
+    "count_tokens": _body_params(Messages.count_tokens),
+}
+
+
+def _prepare(
+    router: MessagesRouter,
+    method: str,
+    kwargs: dict[str, Any],
+    client_headers: Mapping[str, Any],
+) -> _Call:
+    """Route one SDK call: the keyword arguments to send, and the routing behind them."""
+    headers, hints_headers = _split_headers(kwargs.get("extra_headers"))
+    defaults = [name for name in client_headers if str(name).lower() in _HINT_HEADER_NAMES]
+    if defaults:  # hints set once as the client's default_headers: use them, never send them
+        given = {name.lower(): client_headers[name] for name in defaults}
+        hints_headers = {**{k: v for k, v in given.items() if isinstance(v, str)}, **hints_headers}
+        headers = {**(headers or {}), **dict.fromkeys(defaults, anthropic.omit)}
+    model = kwargs.get("model")
+    if not isinstance(model, str) or not router.routes_model(model):
+        out = _without_hint_metadata(kwargs)
+        if isinstance(out.get("extra_body"), Mapping):
+            out["extra_body"] = _without_hint_metadata(out["extra_body"])
+        if headers is not None:
+            out["extra_headers"] = headers
+        return _Call(out, None)
+    body = {k: v for k, v in kwargs.items() if k not in _SDK_ONLY and not _omitted(v)}
+    messages = body.get("messages")
+    if isinstance(messages, Iterable) and not isinstance(messages, list | str | Mapping):
+        body["messages"] = list(messages)  # the SDK takes any iterable; routing reads it twice
+    extra_body = kwargs.get("extra_body")
+    if isinstance(extra_body, Mapping):
+        body.update(extra_body)
+    hints = Hints.from_request(hints_headers, body)
+    version = _version(headers, client_headers)
+    if method == "count_tokens":
+        routed = router.route_count_tokens(body, hints, api_version=version)
+    else:
+        routed = router.route(body, hints, api_version=version)
+    params = _PARAMS[method]
+    out = {k: v for k, v in kwargs.items() if k in _SDK_ONLY and k != "extra_body"}
+    extra: dict[str, Any] = {}
+    for key, value in routed.body.items():
+        if key in params:
+            out[key] = value
+        else:
+            extra[key] = value
+    if extra:
+        out["extra_body"] = extra
+    if headers is not None:
+        out["extra_headers"] = headers
+    return _Call(out, routed)
+
+
+def _without_hint_metadata(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with tierwise's hint keys removed from a ``metadata`` mapping among them."""
+    if isinstance(fields.get("metadata"), Mapping):
+        return without_hint_metadata(fields)
+    return dict(fields)
+
+
+def _split_headers(extra: object) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The caller's ``extra_headers`` without tierwise's hint headers, and those hints."""
+    if not isinstance(extra, Mapping):
+        return None, {}
+    kept: dict[str, Any] = {}
+    hints: dict[str, str] = {}
+    for name, value in extra.items():
+        lowered = name.lower() if isinstance(name, str) else name
+        if lowered in _HINT_HEADER_NAMES:
+            if isinstance(value, str):
+                hints[lowered] = value
+        else:
+            kept[name] = value
+    return kept, hints
+
+
+def _version(headers: Mapping[str, Any] | None, client_headers: Mapping[str, Any]) -> str | None:
+    for source in (headers or {}, client_headers):
+        for name, value in source.items():
+            if isinstance(name, str) and name.lower() == "anthropic-version":
+                return value if isinstance(value, str) else None
+    return None
+
+
+def _omitted(value: object) -> bool:
+    return isinstance(value, anthropic.Omit | anthropic.NotGiven)
+
+
+def _served(router: MessagesRouter, call: _Call, result: _ResponseT) -> _ResponseT:
+    """Tag what the SDK returned with its routing, and pin the conversation to the server."""
+    if call.routed is None:
+        return result
+    _attach(result, call.routed)
+    served = getattr(result, "model", None)
+    router.record_served(call.routed, served if isinstance(served, str) else call.routed.model)
+    return result
+
+
+def _tag_final(events: Iterator[Any], routed: Routed) -> Iterator[Any]:
+    """Pass a ``MessageStream``'s events through, tagging the final message as it completes."""
+    for event in events:
+        if getattr(event, "type", None) == "message_stop" and hasattr(event, "message"):
+            _attach(event.message, routed)
+        yield event
+
+
+async def _atag_final(events: AsyncIterator[Any], routed: Routed) -> AsyncIterator[Any]:
+    async for event in events:
+        if getattr(event, "type", None) == "message_stop" and hasattr(event, "message"):
+            _attach(event.message, routed)
+        yield event
+
+
+# -- the stream managers -------------------------------------------------------------------
+
+_FormatT = TypeVar("_FormatT")
+
+
+class RoutedMessageStreamManager(MessageStreamManager[_FormatT], Generic[_FormatT]):
+    """The SDK's stream manager for a routed request: ``with`` it as usual.
+
+    The decision is on the manager, on the ``MessageStream`` it yields, and on that stream's
+    final message.
+    """
+
+    def __init__(
+        self, inner: MessageStreamManager[_FormatT], routed: Routed, router: MessagesRouter
+    ) -> None:
+        # The SDK manager is wrapped, not rebuilt: its request and output format stay its own.
+        self._inner = inner
+        self._routed = routed
+        self._router = router
+        _attach(self, routed)
+
+    def __enter__(self) -> MessageStream[_FormatT]:
+        stream = self._inner.__enter__()
+        _attach(stream, self._routed)
+        stream._iterator = _tag_final(stream._iterator, self._routed)
+        self._router.record_served(self._routed, self._routed.model)
+        return stream
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        self._inner.__exit__(exc_type, exc, exc_tb)
+
+
+class RoutedAsyncMessageStreamManager(AsyncMessageStreamManager[_FormatT], Generic[_FormatT]):
+    """``RoutedMessageStreamManager`` for ``async with``."""
+
+    def __init__(
+        self, inner: AsyncMessageStreamManager[_FormatT], routed: Routed, router: MessagesRouter
+    ) -> None:
+        self._inner = inner
+        self._routed = routed
+        self._router = router
+        _attach(self, routed)
+
+    async def __aenter__(self) -> AsyncMessageStream[_FormatT]:
+        stream = await self._inner.__aenter__()
+        _attach(stream, self._routed)
+        stream._iterator = _atag_final(stream._iterator, self._routed)
+        self._router.record_served(self._routed, self._routed.model)
+        return stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        await self._inner.__aexit__(exc_type, exc, exc_tb)
+
+
+# -- the resources ---------------------------------------------------------------------------
+
+
+class RoutedMessages(Messages):
+    """``client.messages`` with routing in ``create``, ``stream`` and ``count_tokens``.
+
+    The methods keep the SDK's signatures (type checkers see the SDK's own); at run time they
+    route, then call the SDK's implementation with the routed arguments.
+    """
+
+    def __init__(self, client: Anthropic) -> None:
+        super().__init__(client)
+        self.tierwise_router = client.tierwise_router
+
+    def _routed_call(self, method: str, kwargs: dict[str, Any]) -> _Call:
+        return _prepare(self.tierwise_router, method, kwargs, self._client.default_headers)
+
+    if not TYPE_CHECKING:  # untyped shims; the typed work is in _prepare and _served
+
+        def create(self, **kwargs):
+            call = self._routed_call("create", kwargs)
+            return _served(self.tierwise_router, call, super().create(**call.kwargs))
+
+        def stream(self, **kwargs):
+            call = self._routed_call("stream", kwargs)
+            manager = super().stream(**call.kwargs)
+            if call.routed is None:
+                return manager
+            return RoutedMessageStreamManager(manager, call.routed, self.tierwise_router)
+
+        def count_tokens(self, **kwargs):
+            call = self._routed_call("count_tokens", kwargs)
+            result = super().count_tokens(**call.kwargs)
+            if call.routed is not None:
+                _attach(result, call.routed)
+            return result
+
+
+class RoutedAsyncMessages(AsyncMessages):
+    """``RoutedMessages`` for ``AsyncAnthropic``."""
+
+    def __init__(self, client: AsyncAnthropic) -> None:
+        super().__init__(client)
+        self.tierwise_router = client.tierwise_router
+
+    def _routed_call(self, method: str, kwargs: dict[str, Any]) -> _Call:
+        return _prepare(self.tierwise_router, method, kwargs, self._client.default_headers)
+
+    if not TYPE_CHECKING:
+
+        async def create(self, **kwargs):
+            call = self._routed_call("create", kwargs)
+            return _served(self.tierwise_router, call, await super().create(**call.kwargs))
+
+        def stream(self, **kwargs):
+            call = self._routed_call("stream", kwargs)
+            manager = super().stream(**call.kwargs)
+            if call.routed is None:
+                return manager
+            return RoutedAsyncMessageStreamManager(manager, call.routed, self.tierwise_router)
+
+        async def count_tokens(self, **kwargs):
+            call = self._routed_call("count_tokens", kwargs)
+            result = await super().count_tokens(**call.kwargs)
+            if call.routed is not None:
+                _attach(result, call.routed)
+            return result
+
+
+# -- the clients -----------------------------------------------------------------------------
+
+
+class Anthropic(anthropic.Anthropic):
+    """``anthropic.Anthropic`` whose ``messages`` route ``model="auto"`` (see the module doc).
+
+    ``policy`` is a ``Policy`` or a policy file (default: the shipped policy); ``router`` a
+    ``Router`` or a ``MessagesRouter`` to share (its pins too). Every other argument is the SDK's.
+    """
+
+    def __init__(
+        self,
+        *,
+        policy: Policy | str | Path | None = None,
+        router: Router | MessagesRouter | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.tierwise_router = _messages_router(policy, router)
+        super().__init__(**kwargs)
+
+    @cached_property
+    def messages(self) -> RoutedMessages:
+        return RoutedMessages(self)
+
+    if not TYPE_CHECKING:  # copies (with_options) keep the router and its pins
+
+        def copy(self, *args, _extra_kwargs=None, **kwargs):
+            extra = {"router": self.tierwise_router, **(_extra_kwargs or {})}
+            return super().copy(*args, _extra_kwargs=extra, **kwargs)
+
+        with_options = copy
+
+
+class AsyncAnthropic(anthropic.AsyncAnthropic):
+    """``anthropic.AsyncAnthropic`` whose ``messages`` route ``model="auto"``."""
+
+    def __init__(
+        self,
+        *,
+        policy: Policy | str | Path | None = None,
+        router: Router | MessagesRouter | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.tierwise_router = _messages_router(policy, router)
+        super().__init__(**kwargs)
+
+    @cached_property
+    def messages(self) -> RoutedAsyncMessages:
+        return RoutedAsyncMessages(self)
+
+    if not TYPE_CHECKING:
+
+        def copy(self, *args, _extra_kwargs=None, **kwargs):
+            extra = {"router": self.tierwise_router, **(_extra_kwargs or {})}
+            return super().copy(*args, _extra_kwargs=extra, **kwargs)
+
+        with_options = copy

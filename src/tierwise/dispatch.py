@@ -1,0 +1,431 @@
+"""From a Messages API request to the body to send upstream: the core the proxy and client share.
+
+``MessagesRouter.route`` decides what one request does:
+
+* ``model`` is a routing alias (the policy's ``aliases``, ``auto`` by default): route it.
+* ``model`` is a concrete ``claude-*`` id: pass it through untouched, unless the policy's
+  ``proxy.rewrite_concrete_models`` is on and the catalog knows the model; then route it with the
+  requested model's tier as a ceiling (never upward; the same tier keeps the exact id asked for).
+* anything else: ``UnknownAliasError``, naming the aliases that do route.
+
+A conversation whose history would not survive a switch (thinking signatures, cache
+breakpoints; see ``pinning``) stays on the model that served it, unless the policy's
+``proxy.allow_switch_pinned`` says otherwise. When the model changes, the body is adjusted by
+``sanitize``'s table and nothing else; a request with an assistant prefill is never switched to
+a model that rejects prefills.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tierwise.catalog import Catalog, ModelSpec, default_catalog
+from tierwise.decision import Action, Decision, RouteRequest, Verdict
+from tierwise.errors import UnknownAliasError, UnknownModelError
+from tierwise.messages_parse import route_request_from_body
+from tierwise.pinning import ConversationPins, needs_pinning
+from tierwise.policy import Policy
+from tierwise.router import DEFAULT_MAX_TOKENS, Router
+from tierwise.sanitize import accepts_prefill, has_prefill, sanitize_for
+from tierwise.tiers import Tier
+
+HINT_HEADERS = ("x-tierwise-task-type", "x-tierwise-domain", "x-tierwise-user-tier")
+HINT_METADATA_KEYS = ("tierwise_task_type", "tierwise_domain", "tierwise_user_tier")
+HINT_METADATA_PREFIX = "tierwise_"  # every metadata key with it is removed before sending
+REASON_LIMIT = 200
+_SPEC_CACHE_SIZE = 1024
+_ASCII = str.maketrans(
+    {
+        "—": "-",
+        "–": "-",
+        "→": "->",
+        "←": "<-",
+        "…": "...",
+        "≥": ">=",
+        "≤": "<=",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "×": "x",
+        **{chr(code): " " for code in (*range(32), 127)},
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hints:
+    """What the caller tells routing besides the prompt: a task type, a domain, a user tier.
+
+    Sent as headers (``x-tierwise-task-type``, ``x-tierwise-domain``, ``x-tierwise-user-tier``)
+    or, for clients that cannot set headers, as ``metadata`` keys of the body
+    (``tierwise_task_type``, ``tierwise_domain``, ``tierwise_user_tier``). Headers win. The
+    metadata keys are removed before the request goes upstream (the API accepts only
+    ``metadata.user_id``).
+    """
+
+    task_type: str | None = None
+    domain: str | None = None
+    user_tier: str | None = None
+
+    @classmethod
+    def from_request(cls, headers: Mapping[str, str], body: Mapping[str, Any]) -> Hints:
+        """The hints of one request (header names in any case)."""
+        metadata = body.get("metadata")
+        if not isinstance(metadata, Mapping):
+            metadata = {}
+        values = [
+            _header(headers, name) or _text(metadata.get(key))
+            for name, key in zip(HINT_HEADERS, HINT_METADATA_KEYS, strict=True)
+        ]
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """One request, ready to go upstream, and why it goes where it goes."""
+
+    body: dict[str, Any]  # what to send upstream: "model" set, hint metadata removed, sanitised
+    model: str  # == body["model"]
+    tier: Tier | None  # None for a model outside the catalog
+    decision: Decision | None  # None when the request passed through without routing
+    requested_model: str
+    reason: str  # short, ASCII, at most 200 characters: for the x-tierwise-reason header
+    adjustments: tuple[str, ...]  # what sanitising changed, e.g. "tool_choice any->auto for ..."
+    pinned: bool  # the conversation was kept on the model that served it before
+    conversation_key: str
+    stream: bool
+    api_version: str | None = None  # the request's anthropic-version, kept for retarget()
+    source_body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # ^ the caller's body minus hint metadata, before sanitising: what retarget() starts from
+
+
+class MessagesRouter:
+    """Routes Messages API requests: aliases, pass-through, rewrite mode, pinning, sanitising.
+
+    ``pins`` defaults to a new in-memory ``ConversationPins``; share one between routers that
+    serve the same conversations. Safe to share across threads (the router is pure and the pin
+    store locks).
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        pins: ConversationPins | None = None,
+        *,
+        catalog: Catalog | None = None,
+    ) -> None:
+        self.router = router
+        self.pins = pins if pins is not None else ConversationPins()
+        self.catalog = catalog or default_catalog()
+        self._specs: dict[str, ModelSpec | None] = {}
+
+    @property
+    def policy(self) -> Policy:
+        """The policy routing follows."""
+        return self.router.policy
+
+    def known_aliases(self) -> list[str]:
+        """The model names that ask for routing."""
+        return list(self.policy.config.aliases)
+
+    def routes_model(self, model: str) -> bool:
+        """Whether ``route`` routes a request for ``model`` (``False``: it passes through).
+
+        Raises ``UnknownAliasError`` for a model that is neither an alias nor a ``claude-*`` id.
+        """
+        if self.router.is_alias(model):
+            return True
+        if not model.startswith("claude-"):
+            aliases = ", ".join(self.known_aliases())
+            raise UnknownAliasError(
+                f"model: {model!r} is neither a claude-* model id nor a routing alias; "
+                f"the routing aliases are: {aliases}"
+            )
+        return self.policy.config.proxy.rewrite_concrete_models and self._spec(model) is not None
+
+    def route(
+        self, body: Mapping[str, Any], hints: Hints, *, api_version: str | None = None
+    ) -> Routed:
+        """Where one ``POST /v1/messages`` body goes, and the body to send there.
+
+        ``api_version`` is the request's ``anthropic-version`` header. Raises ``InputError``
+        for a body the API would reject, an unknown alias, or hints the policy does not know.
+        """
+        request = route_request_from_body(body, hints)
+        return self._dispatch(body, request, api_version)
+
+    def route_count_tokens(
+        self, body: Mapping[str, Any], hints: Hints, *, api_version: str | None = None
+    ) -> Routed:
+        """``route`` for a ``/v1/messages/count_tokens`` body (no ``max_tokens``): the count is
+        taken on the model the same request would be sent to."""
+        request = route_request_from_body(body, hints, require_max_tokens=False)
+        return self._dispatch(body, request, api_version)
+
+    def retarget(self, routed: Routed, model: str, *, api_version: str | None = None) -> Routed:
+        """The same request aimed at ``model`` instead (a fallback), sanitised for it.
+
+        Starts again from the caller's body, so a field adjusted for the first model is restored
+        if the fallback accepts it. Going back to the model the caller named sends the caller's
+        body unchanged. A prefill that ``model`` rejects is kept and reported in
+        ``adjustments``; check ``can_retarget`` first to skip such fallbacks.
+        """
+        version = routed.api_version if api_version is None else api_version
+        source = routed.source_body or routed.body
+        sanitized = sanitize_for(source, model, api_version=version, catalog=self.catalog)
+        adjustments = sanitized.adjustments
+        if not self.can_retarget(routed, model):
+            adjustments += (f"assistant prefill kept: {model} may reject it",)
+        spec = self._spec(model)
+        decision = routed.decision
+        if decision is not None and spec is not None:
+            note = f"fallback from {routed.model}"
+            decision = _moved(decision, model, spec.line, Verdict("fallback", Action.DECIDE, note))
+        return dataclasses.replace(
+            routed,
+            body=sanitized.body,
+            model=model,
+            tier=spec.line if spec is not None else None,
+            decision=decision,
+            reason=header_safe(f"fallback to {model} after {routed.model}; {routed.reason}"),
+            adjustments=adjustments,
+            pinned=False,
+            api_version=version,
+            source_body=source,
+        )
+
+    def can_retarget(self, routed: Routed, model: str) -> bool:
+        """False when ``model`` would reject something tierwise never rewrites (a prefill)."""
+        source = routed.source_body or routed.body
+        if source.get("model") == model or not has_prefill(source):
+            return True
+        return accepts_prefill(model, self.catalog)
+
+    def record_served(self, routed: Routed, served_model: str) -> None:
+        """Pin the conversation to the model that answered (call after a successful response).
+
+        Every served model is recorded; the pin is enforced only on later requests whose history
+        would not survive a switch (see ``pinning.needs_pinning``).
+        """
+        if routed.conversation_key:
+            self.pins.pin(routed.conversation_key, served_model)
+
+    # -- the decision ---------------------------------------------------------------------
+
+    def _dispatch(
+        self, body: Mapping[str, Any], request: RouteRequest, api_version: str | None
+    ) -> Routed:
+        requested = request.requested_model or ""
+        forwarded = without_hint_metadata(body)
+        ceiling: ModelSpec | None = None
+        if not self.routes_model(requested):
+            spec = self._spec(requested)
+            return Routed(
+                body=forwarded,
+                model=requested,
+                tier=spec.line if spec is not None else None,
+                decision=None,
+                requested_model=requested,
+                reason="pass-through",
+                adjustments=(),
+                pinned=False,
+                conversation_key=request.conversation_key or "",
+                stream=body.get("stream") is True,
+                api_version=api_version,
+                source_body=forwarded,
+            )
+        if not self.router.is_alias(requested):
+            ceiling = self._spec(requested)  # rewrite mode: the requested tier is the ceiling
+        choice = self._choose(request, forwarded, self._decide(request), ceiling)
+        sanitized = sanitize_for(
+            forwarded, choice.model, api_version=api_version, catalog=self.catalog
+        )
+        return Routed(
+            body=sanitized.body,
+            model=choice.model,
+            tier=choice.tier,
+            decision=choice.decision,
+            requested_model=requested,
+            reason=header_safe(choice.reason),
+            adjustments=sanitized.adjustments,
+            pinned=choice.pinned,
+            conversation_key=request.conversation_key or "",
+            stream=body.get("stream") is True,
+            api_version=api_version,
+            source_body=forwarded,
+        )
+
+    def _decide(self, request: RouteRequest) -> Decision:
+        """The router's decision; a request with no text to judge gets the default tier."""
+        if request.text.strip():
+            return self.router.decide(request)
+        policy = self.policy
+        tier = policy.config.tiers.default
+        model = policy.model_for(tier)
+        reason = "no text to judge (attachments or tool results only): default tier"
+        requested = request.requested_model
+        baseline = (
+            requested
+            if requested and not self.router.is_alias(requested)
+            else policy.model_for(policy.top_tier).id
+        )
+        max_tokens = policy.config.tiers.max_tokens.get(tier, DEFAULT_MAX_TOKENS)
+        return Decision(
+            model=model.id,
+            tier=tier,
+            max_tokens=min(max_tokens, model.max_output),
+            reason=f"{reason} {tier.value}",
+            trace=(Verdict("dispatch", Action.DECIDE, reason, tier=tier),),
+            baseline_model=baseline,
+            context_tokens=request.context_tokens or 0,
+        )
+
+    def _choose(
+        self,
+        request: RouteRequest,
+        body: Mapping[str, Any],
+        decision: Decision,
+        ceiling: ModelSpec | None,
+    ) -> _Choice:
+        requested = request.requested_model or ""
+        pinned = self._enforced_pin(request.conversation_key, body, ceiling)
+        if pinned is not None:
+            spec = self._spec(pinned)
+            why = (
+                f"pinned to {pinned}: its history has thinking blocks or cache breakpoints "
+                f"(routing chose {decision.tier.value})"
+            )
+            if spec is not None:
+                decision = _moved(
+                    decision, pinned, spec.line, Verdict("pinning", Action.DECIDE, why)
+                )
+            return _Choice(pinned, spec.line if spec else None, decision, why, pinned=True)
+        if ceiling is None:
+            choice = _Choice(decision.model, decision.tier, decision, decision.reason)
+        elif decision.tier >= ceiling.line:
+            above = "above" if decision.tier > ceiling.line else "at"
+            why = (
+                f"rewrite: kept {requested} (routing chose {decision.tier.value}, {above} its tier)"
+            )
+            verdict = Verdict("rewrite", Action.CEILING, why, tier=ceiling.line)
+            moved = _moved(decision, requested, ceiling.line, verdict)
+            choice = _Choice(requested, ceiling.line, moved, why)
+        else:
+            why = f"rewrite: {requested} -> {decision.model} ({decision.reason})"
+            choice = _Choice(decision.model, decision.tier, decision, why)
+        if choice.model != requested and has_prefill(body):
+            choice = self._keep_prefill(choice, requested, ceiling)
+        return choice
+
+    def _enforced_pin(
+        self, key: str | None, body: Mapping[str, Any], ceiling: ModelSpec | None
+    ) -> str | None:
+        """The pinned model, if the pin holds: a switch would cost and the policy forbids it."""
+        if not key or self.policy.config.proxy.allow_switch_pinned:
+            return None
+        pinned = self.pins.get(key)
+        if pinned is None or not needs_pinning(body):
+            return None
+        if ceiling is not None:
+            spec = self._spec(pinned)
+            if spec is None or spec.line > ceiling.line:
+                return None  # rewrite mode never sends above the model the caller named
+        return pinned
+
+    def _keep_prefill(self, choice: _Choice, requested: str, ceiling: ModelSpec | None) -> _Choice:
+        """The closest model that continues an assistant prefill, if the chosen one rejects it."""
+        if accepts_prefill(choice.model, self.catalog):
+            return choice
+        decided = choice.tier or self.policy.config.tiers.default
+        candidates: list[tuple[Tier, str]] = [
+            (tier, self.policy.model_for(tier).id)
+            for tier in self.policy.ladder
+            if (ceiling is None or tier < ceiling.line)
+            and accepts_prefill(self.policy.model_for(tier).id, self.catalog)
+        ]
+        if ceiling is not None:
+            candidates.append((ceiling.line, requested))  # the caller's own model is always safe
+        if not candidates:
+            why = f"{choice.reason}; no enabled tier accepts an assistant prefill: sent as is"
+            return dataclasses.replace(choice, reason=why)
+        tier, model = min(candidates, key=lambda c: (abs(c[0].rank - decided.rank), -c[0].rank))
+        why = f"assistant prefill: {choice.model} rejects it, so {model}; {choice.reason}"
+        decision = _moved(choice.decision, model, tier, Verdict("prefill", Action.DECIDE, why))
+        return _Choice(model, tier, decision, why)
+
+    def _spec(self, model: str) -> ModelSpec | None:
+        """The catalog entry for ``model``, cached: a miss costs a fuzzy "did you mean" search."""
+        try:
+            return self._specs[model]
+        except KeyError:
+            pass
+        try:
+            spec: ModelSpec | None = self.catalog.get(model)
+        except UnknownModelError:
+            spec = None
+        if len(self._specs) >= _SPEC_CACHE_SIZE:
+            self._specs.clear()  # callers choose model names: keep the cache bounded
+        self._specs[model] = spec
+        return spec
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    model: str
+    tier: Tier | None
+    decision: Decision
+    reason: str
+    pinned: bool = False
+
+
+def without_hint_metadata(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A shallow copy of ``body`` without tierwise's ``metadata`` keys (dropping an emptied
+    ``metadata``): the API accepts only ``metadata.user_id``."""
+    out = dict(body)
+    metadata = out.get("metadata")
+    if isinstance(metadata, Mapping) and any(
+        isinstance(key, str) and key.startswith(HINT_METADATA_PREFIX) for key in metadata
+    ):
+        kept = {k: v for k, v in metadata.items() if not str(k).startswith(HINT_METADATA_PREFIX)}
+        if kept:
+            out["metadata"] = kept
+        else:
+            del out["metadata"]
+    return out
+
+
+def header_safe(text: str, limit: int = REASON_LIMIT) -> str:
+    """``text`` as one line of printable ASCII, at most ``limit`` characters (for a header)."""
+    line = " ".join(text.translate(_ASCII).encode("ascii", "replace").decode("ascii").split())
+    return line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
+
+
+def _moved(decision: Decision, model: str, tier: Tier, verdict: Verdict) -> Decision:
+    """``decision`` re-aimed at ``model``, with the reason it moved in its trace."""
+    return dataclasses.replace(
+        decision,
+        model=model,
+        tier=tier,
+        reason=f"{decision.reason}; {verdict.reason}",
+        trace=(*decision.trace, dataclasses.replace(verdict, tier=tier)),
+    )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        for key, candidate in headers.items():
+            if isinstance(key, str) and key.lower() == name:
+                value = candidate
+                break
+    return _text(value)
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
