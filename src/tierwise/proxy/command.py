@@ -1,0 +1,104 @@
+"""``tierwise serve``: the typer command. Imports nothing heavy until it runs.
+
+``cli.py`` registers this function, so this module is imported by every ``tierwise`` command:
+Starlette, uvicorn and httpx are imported inside the function body, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tierwise.errors import TierwiseError
+from tierwise.proxy.defaults import DEFAULT_HOST, DEFAULT_MAX_BODY_MB, DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from tierwise.proxy.settings import ProxySettings
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
+        DEFAULT_HOST
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    policy: Annotated[
+        Path | None, typer.Option(help="Policy TOML file (default: the shipped policy).")
+    ] = None,
+    upstream: Annotated[
+        str | None, typer.Option(help="Anthropic API base URL (default https://api.anthropic.com).")
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Name of an environment variable holding the proxy's own Anthropic key. "
+            "Callers must then present a client key (--client-keys-file or TIERWISE_CLIENT_KEYS)."
+        ),
+    ] = None,
+    client_keys_file: Annotated[
+        Path | None, typer.Option(help="File of 'name: key' lines: the keys callers may present.")
+    ] = None,
+    max_body_mb: Annotated[
+        float, typer.Option(help="Largest request body accepted, in MB (413 above).")
+    ] = DEFAULT_MAX_BODY_MB,
+) -> None:
+    """Run the routing proxy: point ANTHROPIC_BASE_URL at it and ask for model "auto"."""
+    try:
+        app, settings, aliases = _build(
+            host, port, policy, upstream, api_key_env, client_keys_file, max_body_mb
+        )
+    except TierwiseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    mode = "server key, client keys required" if settings.server_key else "caller's own key"
+    print(
+        f"tierwise proxy on http://{settings.host}:{settings.port} -> "
+        f"{settings.upstream.base_url} (aliases: {', '.join(aliases)}; credentials: {mode})",
+        file=sys.stderr,
+    )
+    if settings.host not in LOOPBACK and settings.server_key is None:
+        print(
+            "note: listening beyond loopback; callers use their own Anthropic keys", file=sys.stderr
+        )
+    from tierwise.proxy.server import serve
+
+    serve(app, settings.host, settings.port)
+
+
+def _build(
+    host: str,
+    port: int,
+    policy_path: Path | None,
+    upstream: str | None,
+    api_key_env: str | None,
+    client_keys_file: Path | None,
+    max_body_mb: float,
+) -> tuple[Starlette, ProxySettings, list[str]]:
+    from tierwise.dispatch import MessagesRouter
+    from tierwise.policy import load_policy
+    from tierwise.proxy.app import create_app
+    from tierwise.proxy.settings import ProxySettings
+    from tierwise.router import Router
+
+    settings = ProxySettings.from_options(
+        host=host,
+        port=port,
+        policy=policy_path,
+        upstream_url=upstream,
+        api_key_env=api_key_env,
+        client_keys_file=client_keys_file,
+        max_body_mb=max_body_mb,
+        environ=os.environ,
+    )
+    policy = load_policy(policy_path)
+    for warning in policy.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    router = MessagesRouter(Router(policy))
+    return create_app(router, settings), settings, list(policy.config.aliases)

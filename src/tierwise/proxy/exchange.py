@@ -1,0 +1,92 @@
+"""The state of one proxied request as it moves through the handler.
+
+The handler fills it in stage by stage; the ``x-tierwise-*`` headers of any response, success
+or failure, and the final ``Outcome`` are both read from it, so they always agree.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tierwise.dispatch import Routed
+from tierwise.outcome import Outcome, baseline_model_for, price
+from tierwise.proxy.fallback import Trail
+from tierwise.proxy.headers import Header, tierwise_headers
+from tierwise.usage import Usage
+
+
+class Exchange:
+    """The state of one request as it moves through the handler (for headers and outcome)."""
+
+    __slots__ = (
+        "body",
+        "caller",
+        "decision_us",
+        "error_type",
+        "request_id",
+        "requested_model",
+        "response_started",
+        "routed",
+        "started",
+        "status",
+        "stream",
+        "trail",
+        "ttfb",
+        "upstream_latency",
+        "usage",
+    )
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.started = time.perf_counter()
+        self.body: dict[str, Any] | None = None
+        self.caller: str | None = None
+        self.requested_model: str | None = None
+        self.routed: Routed | None = None
+        self.trail = Trail()
+        self.decision_us = 0
+        self.status = 0
+        self.stream = False
+        self.error_type: str | None = None
+        self.usage: Usage | None = None
+        self.upstream_latency: float | None = None
+        self.ttfb: float | None = None
+        self.response_started = False
+
+    def tierwise_headers(self, reason: str | None = None) -> list[Header]:
+        """``x-tierwise-*`` for whatever stage the request reached."""
+        routed = self.trail.served or self.routed
+        return tierwise_headers(
+            model=routed.model if routed else self.requested_model,
+            tier=routed.tier.value if routed and routed.tier else None,
+            reason=reason or (routed.reason if routed else "not routed"),
+            decision_us=self.decision_us,
+            fallback=self.trail.header,
+        )
+
+    def outcome(self, endpoint: str) -> Outcome:
+        """The ``Outcome`` of the finished request (costs computed here, after the response)."""
+        served = self.trail.served
+        ok = 200 <= self.status < 300
+        served_model = served.model if served is not None and ok else None
+        baseline = baseline_model_for(self.routed, self.requested_model)
+        return Outcome(
+            request_id=self.request_id,
+            endpoint=endpoint,
+            status=self.status,
+            stream=self.stream,
+            requested_model=self.requested_model,
+            served_model=served_model,
+            routed=self.routed,
+            attempts=tuple(self.trail.attempts),
+            usage=self.usage,
+            cost=price(self.usage, served_model, self.body),
+            baseline_cost=price(self.usage, baseline, self.body),
+            decision_latency=self.decision_us / 1e6 if self.routed else None,
+            upstream_latency=self.upstream_latency,
+            ttfb=self.ttfb,
+            total_latency=time.perf_counter() - self.started,
+            caller=self.caller,
+            error_type=self.error_type,
+        )

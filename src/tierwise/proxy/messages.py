@@ -1,0 +1,238 @@
+"""``POST /v1/messages`` and ``/v1/messages/count_tokens``: authenticate, read, route, forward.
+
+One request, in order: check the proxy key (server-key mode), read the body within the size
+limit, parse it, route it (``MessagesRouter.route``; the time this takes is reported in
+``x-tierwise-decision-us``), send it upstream with retries and fallbacks, then relay the answer:
+a whole JSON body, an SSE stream, or the upstream's error as Anthropic sent it. Whatever
+happens, the caller gets an Anthropic-shaped answer with the ``x-tierwise-*`` headers, and the
+outcome hook gets an ``Outcome`` once the response is finished.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope, Send
+
+from tierwise.dispatch import Hints, Routed
+from tierwise.errors import InputError
+from tierwise.outcome import Attempt, notify
+from tierwise.proxy.errors import (
+    ProxyError,
+    bad_request,
+    error_json,
+    is_anthropic_error,
+    new_request_id,
+)
+from tierwise.proxy.exchange import Exchange
+from tierwise.proxy.fallback import encode, open_upstream
+from tierwise.proxy.headers import Header, client_headers, upstream_headers
+from tierwise.proxy.relay import relay_stream
+from tierwise.proxy.state import ProxyState
+from tierwise.proxy.wire import (
+    JSON,
+    ClientGone,
+    header,
+    read_body,
+    send_bytes,
+    send_error,
+    unless_client_leaves,
+)
+from tierwise.upstream import (
+    UpstreamError,
+    UpstreamResponse,
+    UpstreamStatusError,
+    UpstreamTimeout,
+)
+from tierwise.usage import Usage
+
+_log = logging.getLogger("tierwise.proxy")
+CLIENT_CLOSED = 499  # nginx's convention for "the client went away first"
+
+
+class MessagesEndpoint:
+    """An ASGI app for one of the two Messages paths."""
+
+    def __init__(self, state: ProxyState, *, count_tokens: bool = False) -> None:
+        self.state = state
+        self.count_tokens = count_tokens
+        self.endpoint = "count_tokens" if count_tokens else "messages"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ex = Exchange(new_request_id())
+        try:
+            await self._handle(ex, scope, receive, send)
+        except ClientGone:
+            ex.status, ex.error_type = CLIENT_CLOSED, "client_disconnected"
+        except ProxyError as error:
+            await self._fail(ex, send, error)
+        except Exception:
+            _log.exception("unexpected error in %s (request %s)", self.endpoint, ex.request_id)
+            if not ex.response_started:
+                await self._fail(ex, send, ProxyError(500, "api_error", "internal proxy error"))
+        finally:
+            self._report(ex)
+
+    def _report(self, ex: Exchange) -> None:
+        """Hand the outcome to the hook; neither building it nor the hook may break serving."""
+        try:
+            outcome = ex.outcome(self.endpoint)
+        except Exception:
+            _log.exception("cannot build the outcome of request %s", ex.request_id)
+            return
+        notify(self.state.on_outcome, outcome)
+
+    async def _handle(self, ex: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
+        state = self.state
+        raw_headers: list[Header] = scope["headers"]
+        keys = state.settings.client_keys
+        if keys is not None:
+            ex.caller = keys.authenticate(
+                header(raw_headers, b"x-api-key"), header(raw_headers, b"authorization")
+            )
+        raw = await read_body(receive, raw_headers, state.settings.max_body_bytes)
+        ex.body = body = _parse(raw)
+        model = body.get("model")
+        ex.requested_model = model if isinstance(model, str) else None
+        ex.stream = body.get("stream") is True and not self.count_tokens
+        headers = Headers(raw=raw_headers)
+        version = headers.get("anthropic-version")
+        hints = Hints.from_request(headers, body)
+        route = state.router.route_count_tokens if self.count_tokens else state.router.route
+        began = time.perf_counter_ns()
+        try:
+            routed = route(body, hints, api_version=version)
+        except InputError as exc:
+            raise bad_request(str(exc)) from None
+        finally:
+            ex.decision_us = (time.perf_counter_ns() - began) // 1000
+        ex.routed = routed
+        forward = upstream_headers(raw_headers, server_key=state.settings.server_key)
+        query = scope.get("query_string", b"")
+        path = scope["path"] + ("?" + query.decode("latin-1") if query else "")
+        try:
+            response = await unless_client_leaves(
+                receive, lambda: self._open(ex, routed, forward, path, raw, body, version)
+            )
+        except UpstreamError as exc:
+            await self._relay_error(ex, send, exc)
+            return
+        ex.status = response.status
+        ex.upstream_latency = response.latency
+        out = client_headers(response.headers) + ex.tierwise_headers()
+        if response.body is not None:
+            ex.response_started = True
+            await send_bytes(send, response.status, out, response.body)
+            ex.ttfb = time.perf_counter() - ex.started
+            if not self.count_tokens:
+                ex.usage = _usage(response.body)
+                self._pin(ex)
+            return
+        ex.response_started = True
+        result = await relay_stream(
+            response, out, send, receive, started=ex.started, request_id=ex.request_id
+        )
+        ex.ttfb, ex.usage = result.ttfb, result.tap.usage()
+        if result.client_gone:
+            ex.error_type = "client_disconnected"
+        elif result.broken is not None:
+            ex.error_type = result.broken.error_type
+        elif result.tap.error_type is not None:
+            ex.error_type = result.tap.error_type
+        else:
+            self._pin(ex)
+
+    async def _open(
+        self,
+        ex: Exchange,
+        routed: Routed,
+        forward: list[Header],
+        path: str,
+        raw: bytes,
+        body: dict[str, Any],
+        version: str | None,
+    ) -> UpstreamResponse:
+        state = self.state
+        if not self.count_tokens:
+            _, response = await open_upstream(
+                state.router,
+                state.upstream,
+                routed,
+                path=path,
+                headers=forward,
+                raw=raw,
+                original=body,
+                api_version=version,
+                trail=ex.trail,
+            )
+            return response
+        ex.trail.served = routed
+        content = raw if routed.body == body else encode(routed.body)
+        started = time.perf_counter()
+        try:
+            response = await state.upstream.send("POST", path, headers=forward, content=content)
+        except UpstreamError as exc:
+            latency = time.perf_counter() - started
+            ex.trail.attempts.append(
+                Attempt(routed.model, exc.status, exc.error_type, latency, exc.retries)
+            )
+            raise
+        ex.trail.attempts.append(
+            Attempt(routed.model, response.status, None, response.latency, response.retries)
+        )
+        return response
+
+    def _pin(self, ex: Exchange) -> None:
+        served = ex.trail.served
+        if served is not None:
+            self.state.router.record_served(served, served.model)
+
+    async def _relay_error(self, ex: Exchange, send: Send, exc: UpstreamError) -> None:
+        """The upstream's own error, byte for byte if it is Anthropic-shaped; else ours."""
+        ex.error_type = exc.error_type
+        if isinstance(exc, UpstreamStatusError):
+            assert exc.status is not None
+            ex.status = exc.status
+            relayed = client_headers(exc.headers)
+            body = exc.body
+            if not is_anthropic_error(body):
+                relayed = [(k, v) for k, v in relayed if k != b"content-type"] + [JSON]
+                message = f"the upstream answered HTTP {exc.status} without an API error body"
+                body = error_json(exc.error_type, message, ex.request_id)
+            if not any(k == b"request-id" for k, _ in relayed):
+                relayed.append((b"request-id", ex.request_id.encode("ascii")))
+            ex.response_started = True
+            await send_bytes(send, exc.status, relayed + ex.tierwise_headers(), body)
+            return
+        status = 504 if isinstance(exc, UpstreamTimeout) else 502
+        await self._fail(
+            ex, send, ProxyError(status, exc.error_type, f"upstream unreachable: {exc}")
+        )
+
+    async def _fail(self, ex: Exchange, send: Send, error: ProxyError) -> None:
+        ex.status, ex.error_type = error.status, error.error_type
+        ex.response_started = True
+        reason = None if ex.routed else f"refused: {error.error_type}"
+        await send_error(send, error, ex.request_id, ex.tierwise_headers(reason))
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise bad_request("There was an error parsing the body of your request as JSON") from None
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object")
+    return body
+
+
+def _usage(body: bytes) -> Usage | None:
+    try:
+        usage = json.loads(body).get("usage")
+        return Usage.from_api(usage) if isinstance(usage, dict) else None
+    except (ValueError, AttributeError, InputError):
+        return None

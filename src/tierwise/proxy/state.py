@@ -1,0 +1,20 @@
+"""What every handler shares: the router, the upstream pool, the settings and the outcome hook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tierwise.dispatch import MessagesRouter
+from tierwise.outcome import OutcomeHook
+from tierwise.proxy.settings import ProxySettings
+from tierwise.upstream import Upstream
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyState:
+    """One per app; read-only after start-up (no global mutable state)."""
+
+    router: MessagesRouter
+    upstream: Upstream
+    settings: ProxySettings
+    on_outcome: OutcomeHook
