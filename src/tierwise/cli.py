@@ -448,6 +448,30 @@ def _offline_demo(policy: Policy) -> None:
 app.command(name="serve")(serve_command)  # imports Starlette/uvicorn only when it runs
 
 
+@app.command(name="fake-anthropic")
+def fake_anthropic(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8788,
+    chunk_delay: Annotated[
+        float, typer.Option(help="Seconds between streamed events (0: as fast as possible).")
+    ] = 0.0,
+) -> None:
+    """Run the fake Anthropic API (real wire format, no key) for local runs and benchmarks."""
+    import uvicorn
+
+    from tierwise.testing import FakeConfig, fake_anthropic_app
+
+    err.print(f"fake Anthropic API on http://{host}:{port} (any key is accepted)")
+    uvicorn.run(
+        fake_anthropic_app(FakeConfig(chunk_delay=chunk_delay)),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
