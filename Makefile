@@ -9,7 +9,7 @@ $(BIN)/tierwise: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: venv demo test lint bench
+.PHONY: venv demo test lint bench bench-proxy
 venv: $(BIN)/tierwise
 
 demo: venv
@@ -24,3 +24,8 @@ test: lint
 
 bench: venv
 	$(BIN)/python benchmarks/bench_decision.py
+
+# The proxy benchmark drives load with wrk (Debian's package).
+bench-proxy: venv
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python benchmarks/bench_proxy.py
