@@ -18,19 +18,16 @@ from .harness import HELLO, VERSION, Proxy
 def test_models_list_is_accepted_by_the_sdk(proxy: Proxy, client: anthropic.Anthropic) -> None:
     models = list(client.models.list())
     ids = [model.id for model in models]
-    assert ids == [
-        "auto",
-        "tierwise-auto",
-        "claude-haiku-5-5",
-        "claude-sonnet-5-5",
-        "claude-opus-5-5",
-    ]
+    aliases = load_policy().config.aliases
+    assert ids == [*aliases, "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"]
+    assert "claude-tierwise-auto" in ids  # Claude Code lists only ids starting with "claude"
     assert models[0].display_name == "tierwise: auto-routed"
     assert models[0].type == "model"
     assert isinstance(models[0].created_at, datetime)
-    assert models[2].display_name.startswith("Claude Haiku")
-    assert models[2].line == "haiku"
-    assert models[2].max_input_tokens == 1_000_000
+    haiku = models[len(aliases)]
+    assert haiku.display_name.startswith("Claude Haiku")
+    assert haiku.line == "haiku"
+    assert haiku.max_input_tokens == 1_000_000
     assert len(proxy.fake.log) == 0  # served from the policy, not from upstream
 
 
