@@ -39,7 +39,7 @@ def test_models_page_shape_and_pagination(proxy: Proxy) -> None:
     assert page["first_id"] == "auto"
     assert page["last_id"] == "tierwise-auto"
     rest = httpx.get(f"{proxy.url}/v1/models", params={"after_id": "tierwise-auto"}).json()
-    assert rest["data"][0]["id"] == "claude-haiku-5-5"
+    assert rest["data"][0]["id"] == "claude-tierwise-auto"
     assert rest["has_more"] is False
     for info in page["data"] + rest["data"]:
         assert info["type"] == "model"
