@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from tierwise.decision import RouteRequest
 from tierwise.tokens import estimate_prompt_tokens, estimate_text_tokens
@@ -103,9 +104,13 @@ _DATA_LINE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PromptFeatures:
-    """What the local strategies know about a prompt, computed once per decision."""
+    """What the local strategies know about a prompt, computed once per decision.
+
+    The two scans of the whole text (files named, stack traces) run only when a strategy asks,
+    so a decision that cannot be changed by them does not pay for them.
+    """
 
     instruction: str  # lower-cased prose window (head + tail, data-like lines removed)
     normalized: str  # the instruction's words joined by single spaces, padded with spaces
@@ -118,18 +123,31 @@ class PromptFeatures:
     lines: int  # lines in the judged text
     code_blocks: int  # fenced blocks
     code_chars: int  # characters inside fences
-    files_mentioned: int  # distinct file paths named anywhere in the text
-    stack_trace: bool  # a stack trace or crash report is pasted
     question: bool  # the instruction is phrased as a question
     non_ascii: bool  # the instruction has non-ASCII text (CJK matching needs substrings)
     prompt_tokens: int  # estimated tokens of the judged text
     context_tokens: int  # estimated tokens of everything the model reads
+    text: str = field(repr=False)  # the judged text itself, for the lazy scans below
+    named_text: str = field(
+        repr=False
+    )  # prose plus code blocks' first lines: where files are named
+
+    @cached_property
+    def files_mentioned(self) -> int:
+        """Distinct file paths named in the prose or at the top of a code block (up to
+        ``FILES_COUNT_CAP``); ``#include "x.h"`` deep inside pasted code does not count."""
+        return _count_files(self.named_text)
+
+    @cached_property
+    def stack_trace(self) -> bool:
+        """Whether a stack trace or crash report is pasted."""
+        return _has_stack_trace(self.text)
 
     @classmethod
     def of(cls, request: RouteRequest) -> PromptFeatures:
         """Analyse a request's text; linear in its size, bounded work for keywords."""
         text = request.text
-        prose, code_blocks, code_chars = _split_fences(text)
+        prose, code_blocks, code_chars, code_heads = _split_fences(text)
         instruction = _instruction_window(prose).lower()
         words_in_order = split_words(instruction)
         prompt_tokens = estimate_text_tokens(text)
@@ -152,25 +170,27 @@ class PromptFeatures:
             lines=text.count("\n") + 1,
             code_blocks=code_blocks,
             code_chars=code_chars,
-            files_mentioned=_count_files(text),
-            stack_trace=_has_stack_trace(text),
             question=instruction.rstrip().endswith(("?", "？"))
             or first_word in _QUESTION_STARTS
             or head.startswith(("¿", "什么", "为什么", "如何", "怎么", "なぜ", "どう")),
             non_ascii=not instruction.isascii(),
             prompt_tokens=prompt_tokens,
             context_tokens=context,
+            text=text,
+            named_text=prose + "\n" + code_heads if code_blocks else text,
         )
 
 
-def _split_fences(text: str) -> tuple[str, int, int]:
-    """Prose outside fenced code blocks, the number of blocks, and the characters inside them."""
+def _split_fences(text: str) -> tuple[str, int, int, str]:
+    """Prose outside fenced code blocks, the number of blocks, the characters inside them, and
+    the first two lines of each block (where a pasted file's name usually is)."""
     fence = "```" if "```" in text else "~~~" if "~~~" in text else None
     if fence is None:
-        return text, 0, 0
+        return text, 0, 0, ""
     parts = text.split(fence)
     code = parts[1::2]
-    return "\n".join(parts[0::2]), len(code), sum(len(c) for c in code)
+    heads = "\n".join("\n".join(block.split("\n", 3)[:3]) for block in code)
+    return "\n".join(parts[0::2]), len(code), sum(len(c) for c in code), heads
 
 
 def _instruction_window(prose: str) -> str:

@@ -56,7 +56,7 @@ class PhraseMatcher:
 
     words: dict[str, list[Needle]] = field(default_factory=lambda: defaultdict(list))
     phrases: dict[str, list[Needle]] = field(default_factory=lambda: defaultdict(list))
-    prefixes: list[Needle] = field(default_factory=list)
+    prefixes: dict[str, list[Needle]] = field(default_factory=lambda: defaultdict(list))
     substrings: list[Needle] = field(default_factory=list)
     patterns: list[Needle] = field(default_factory=list)
 
@@ -72,7 +72,8 @@ class PhraseMatcher:
                     matcher.substrings.append(Needle(rule, phrase, phrase.lower()))
                 elif phrase.endswith("*"):
                     prefix = " " + " ".join(split_words(phrase[:-1].lower()))
-                    matcher.prefixes.append(Needle(rule, phrase, prefix))
+                    # Looked at only when some word starts with the same three letters.
+                    matcher.prefixes[prefix[1:4]].append(Needle(rule, phrase, prefix))
                 else:
                     words = split_words(phrase.lower())
                     needle = Needle(rule, phrase, " " + " ".join(words) + " ")
@@ -87,12 +88,14 @@ class PhraseMatcher:
     def find(self, features: PromptFeatures) -> list[Needle]:
         """Every distinct phrase present in the instruction."""
         found: list[Needle] = []
-        for word in features.words.intersection(self.words):
+        words = features.words
+        for word in words & self.words.keys():
             found.extend(self.words[word])
         normalized = features.normalized
-        for word in features.words.intersection(self.phrases):
+        for word in words & self.phrases.keys():
             found.extend(n for n in self.phrases[word] if n.text in normalized)
-        found.extend(n for n in self.prefixes if n.text in normalized)
+        for stem in {word[:3] for word in words} & self.prefixes.keys():
+            found.extend(n for n in self.prefixes[stem] if n.text in normalized)
         if features.non_ascii:
             instruction = features.instruction
             found.extend(n for n in self.substrings if n.text in instruction)

@@ -18,6 +18,7 @@ from tierwise.decision import Action, RouteRequest, Verdict
 from tierwise.features import PromptFeatures
 from tierwise.policy_schema import SignalsConfig
 from tierwise.strategies.base import SoFar
+from tierwise.tiers import Tier
 
 
 @dataclass(frozen=True)
@@ -31,21 +32,28 @@ class SignalsStrategy:
     def evaluate(self, request: RouteRequest, features: PromptFeatures, so_far: SoFar) -> Verdict:
         config = self.config
         mechanical = so_far.task_type in config.mechanical_task_types
-        if features.files_mentioned >= config.many_files and not mechanical:
+
+        def could_raise(floor: Tier) -> bool:  # skip scans that cannot change the decision
+            return not mechanical and (so_far.tier is None or so_far.tier < floor)
+
+        if could_raise(config.many_files_floor) and features.files_mentioned >= config.many_files:
             return Verdict(
                 self.name,
                 Action.FLOOR,
                 f"names {features.files_mentioned} files: needs reasoning across them",
                 tier=config.many_files_floor,
             )
-        if features.instruction_words >= config.detailed_words and not mechanical:
+        if (
+            could_raise(config.detailed_floor)
+            and features.instruction_words >= config.detailed_words
+        ):
             return Verdict(
                 self.name,
                 Action.FLOOR,
                 f"a detailed problem statement ({features.instruction_words} words of prose)",
                 tier=config.detailed_floor,
             )
-        if features.stack_trace and not mechanical:
+        if could_raise(config.stack_trace_floor) and features.stack_trace:
             return Verdict(
                 self.name,
                 Action.FLOOR,
