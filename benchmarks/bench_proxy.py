@@ -116,6 +116,7 @@ def main() -> None:
             [
                 tierwise,
                 "serve",
+                "--no-record",  # the proxy alone; recording's cost is measured separately
                 "--port",
                 str(proxy_port),
                 "--upstream",

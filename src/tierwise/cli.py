@@ -28,6 +28,7 @@ from tierwise.pricing import format_usd
 from tierwise.proxy.command import serve_command
 from tierwise.router import Router
 from tierwise.selector import recommend as recommend_task
+from tierwise.store.command import db_app
 from tierwise.tiers import Tier
 
 app = typer.Typer(
@@ -446,6 +447,7 @@ def _offline_demo(policy: Policy) -> None:
 
 
 app.command(name="serve")(serve_command)  # imports Starlette/uvicorn only when it runs
+app.add_typer(db_app, name="db")  # imports SQLAlchemy only when a db command runs
 
 
 @app.command(name="fake-anthropic")

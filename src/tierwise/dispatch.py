@@ -101,6 +101,8 @@ class Routed:
     api_version: str | None = None  # the request's anthropic-version, kept for retarget()
     source_body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # ^ the caller's body minus hint metadata, before sanitising: what retarget() starts from
+    request: RouteRequest | None = field(default=None, repr=False, compare=False)
+    # ^ the routing view of the request (hints, turns, context size, judged text): for records
 
 
 class MessagesRouter:
@@ -237,6 +239,7 @@ class MessagesRouter:
                 stream=body.get("stream") is True,
                 api_version=api_version,
                 source_body=forwarded,
+                request=request,
             )
         if not self.router.is_alias(requested):
             ceiling = self._spec(requested)  # rewrite mode: the requested tier is the ceiling
@@ -257,6 +260,7 @@ class MessagesRouter:
             stream=body.get("stream") is True,
             api_version=api_version,
             source_body=forwarded,
+            request=request,
         )
 
     def _decide(self, request: RouteRequest) -> Decision:

@@ -11,11 +11,13 @@
     │   ├── UnknownTierError
     │   ├── UnknownAliasError  a request's model is neither a routing alias nor a claude-* id
     │   └── InvalidUsageError  a token count is negative or not an integer
-    └── PricingError
-        ├── UnknownModelError  the model id is not in the catalog
-        └── UnknownPriceError  the catalog marks a needed price as unknown
+    ├── PricingError
+    │   ├── UnknownModelError  the model id is not in the catalog
+    │   └── UnknownPriceError  the catalog marks a needed price as unknown
+    └── StoreError             the decision store cannot be opened, migrated or written
 
-Third-party errors (pydantic, tomllib, OSError) are translated once, where files are loaded.
+Third-party errors (pydantic, tomllib, OSError, SQLAlchemy) are translated once, where files are
+loaded or the store is reached.
 The CLI turns any ``TierwiseError`` into one line on stderr and a non-zero exit code.
 """
 
@@ -79,3 +81,10 @@ class UnknownModelError(PricingError, KeyError):
 
 class UnknownPriceError(PricingError):
     """The catalog marks a price this usage needs as unknown; tierwise never guesses one."""
+
+
+class StoreError(TierwiseError):
+    """The decision store cannot be used: a bad database URL, an unreachable or failing database.
+
+    The recorder never lets it reach a request: a batch the store refuses is spooled to disk.
+    """

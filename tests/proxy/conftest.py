@@ -5,6 +5,7 @@ Retries use tiny delays so resilience tests take milliseconds.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -76,10 +77,23 @@ def fake(shared_fake: FakeAnthropicServer) -> FakeAnthropicServer:
 
 
 @pytest.fixture
-def proxy(shared_proxy: Proxy, fake: FakeAnthropicServer) -> Proxy:
+def proxy(shared_proxy: Proxy, fake: FakeAnthropicServer) -> Iterator[Proxy]:
     shared_proxy.outcomes.clear()
     shared_proxy.router.pins.clear()
-    return shared_proxy
+    yield shared_proxy
+    _settle(shared_proxy.outcomes)
+
+
+def _settle(outcomes: list[Outcome], quiet: float = 0.05, limit: float = 2.0) -> None:
+    """Wait until no outcome has arrived for ``quiet`` seconds: the hook runs after a response
+    has been sent, so on a loaded machine a test's last outcome can land after it returned,
+    and must not be counted by the next test."""
+    deadline = time.monotonic() + limit
+    seen, since = len(outcomes), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.005)
+        if len(outcomes) != seen:
+            seen, since = len(outcomes), time.monotonic()
 
 
 @pytest.fixture

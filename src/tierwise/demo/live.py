@@ -3,6 +3,9 @@
 Without an upstream URL it starts tierwise's fake Anthropic server, so no key and no network are
 needed; with ``upstream_url="https://api.anthropic.com"`` and a key it runs against the real API.
 Every fourth request streams, so both paths of the proxy are exercised.
+
+The demo's decisions are recorded like the proxy's (``record=True``, into the default store or
+``db``), so ``tierwise report`` afterwards shows what it saved.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tierwise.demo import DemoTask, load_workload
 from tierwise.dispatch import MessagesRouter
@@ -20,6 +23,9 @@ from tierwise.errors import TierwiseError
 from tierwise.outcome import Outcome
 from tierwise.policy import Policy
 from tierwise.router import Router
+
+if TYPE_CHECKING:
+    from tierwise.recorder import Recorder
 
 DEMO_MAX_TOKENS = 512
 STREAM_EVERY = 4
@@ -31,6 +37,8 @@ class LiveDemo:
 
     outcomes: list[tuple[DemoTask, Outcome]]
     upstream: str
+    store: str | None = None  # where the decisions were recorded (path or redacted URL)
+    recorded: int = 0  # records kept: in the store, or in its spool until it answers
 
     def served(self) -> list[Outcome]:
         """Outcomes of the requests that were answered."""
@@ -50,9 +58,19 @@ class LiveDemo:
 
 
 def run_live_demo(
-    policy: Policy, *, upstream_url: str | None = None, api_key: str | None = None
+    policy: Policy,
+    *,
+    upstream_url: str | None = None,
+    api_key: str | None = None,
+    record: bool = True,
+    db: str | None = None,
 ) -> LiveDemo:
-    """Start the proxy (and the fake upstream unless a URL is given) and send the workload."""
+    """Start the proxy (and the fake upstream unless a URL is given) and send the workload.
+
+    With ``record`` the outcomes are also written to the decision store ``db`` (default:
+    ``TIERWISE_DATABASE_URL``, else the per-user SQLite file); ``StoreError`` for a URL that
+    cannot be used.
+    """
     try:
         import anthropic
     except ImportError as exc:  # pragma: no cover - the dev install always has it
@@ -62,33 +80,54 @@ def run_live_demo(
     from tierwise.proxy import ProxyServer, ProxySettings, create_app
     from tierwise.upstream import UpstreamConfig
 
-    recorded = _Recorded()
+    recorder = _recorder(policy, db) if record else None
+    recorded = _Recorded(recorder)
     outcomes: list[tuple[DemoTask, Outcome]] = []
-    with _upstream(upstream_url) as base_url:
-        settings = ProxySettings(upstream=UpstreamConfig(base_url=base_url))
-        app = create_app(MessagesRouter(Router(policy)), settings, on_outcome=recorded.add)
-        with (
-            ProxyServer(app) as proxy,
-            anthropic.Anthropic(
-                base_url=proxy.url, api_key=api_key or "demo-key-not-secret", max_retries=0
-            ) as client,
-        ):
-            for index, task in enumerate(load_workload()):
-                _send(client, task, stream=index % STREAM_EVERY == STREAM_EVERY - 1)
-                outcome = recorded.wait_for(index)
-                if outcome is not None:
-                    outcomes.append((task, outcome))
-    return LiveDemo(outcomes=outcomes, upstream=upstream_url or "tierwise fake upstream")
+    try:
+        with _upstream(upstream_url) as base_url:
+            settings = ProxySettings(upstream=UpstreamConfig(base_url=base_url))
+            app = create_app(MessagesRouter(Router(policy)), settings, on_outcome=recorded.add)
+            with (
+                ProxyServer(app) as proxy,
+                anthropic.Anthropic(
+                    base_url=proxy.url, api_key=api_key or "demo-key-not-secret", max_retries=0
+                ) as client,
+            ):
+                for index, task in enumerate(load_workload()):
+                    _send(client, task, stream=index % STREAM_EVERY == STREAM_EVERY - 1)
+                    outcome = recorded.wait_for(index)
+                    if outcome is not None:
+                        outcomes.append((task, outcome))
+    finally:
+        stats = recorder.close() if recorder is not None else None
+    return LiveDemo(
+        outcomes=outcomes,
+        upstream=upstream_url or "tierwise fake upstream",
+        store=recorder.store.display if recorder is not None else None,
+        recorded=stats.recorded - stats.dropped if stats is not None else 0,
+    )
+
+
+def _recorder(policy: Policy, db: str | None) -> Recorder:
+    from tierwise.recorder import Recorder
+    from tierwise.records import policy_fingerprint
+    from tierwise.store import Store
+
+    return Recorder(Store(db), policy_fingerprint=policy_fingerprint(policy))
 
 
 class _Recorded:
-    """Outcomes in arrival order; the proxy reports one after each response has finished."""
+    """Outcomes in arrival order; the proxy reports one after each response has finished.
+    Each is also handed to the recorder, if there is one."""
 
-    def __init__(self) -> None:
+    def __init__(self, recorder: Recorder | None = None) -> None:
         self._outcomes: list[Outcome] = []
         self._arrived = threading.Condition()
+        self._recorder = recorder
 
     def add(self, outcome: Outcome) -> None:
+        if self._recorder is not None:
+            self._recorder.record(outcome)
         with self._arrived:
             self._outcomes.append(outcome)
             self._arrived.notify_all()

@@ -19,7 +19,9 @@ from tierwise.proxy.defaults import DEFAULT_HOST, DEFAULT_MAX_BODY_MB, DEFAULT_P
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from tierwise.policy import Policy
     from tierwise.proxy.settings import ProxySettings
+    from tierwise.recorder import Recorder
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -48,11 +50,35 @@ def serve_command(
     max_body_mb: Annotated[
         float, typer.Option(help="Largest request body accepted, in MB (413 above).")
     ] = DEFAULT_MAX_BODY_MB,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Where to record decisions: a SQLite path or a postgresql:// URL "
+            "(default: TIERWISE_DATABASE_URL, else tierwise.db in the data directory).",
+        ),
+    ] = None,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="Record every request's decision.")
+    ] = True,
+    store_prompts: Annotated[
+        bool,
+        typer.Option("--store-prompts", help="Also keep the prompt text (capped) in the records."),
+    ] = False,
 ) -> None:
     """Run the routing proxy: point ANTHROPIC_BASE_URL at it and ask for model "auto"."""
     try:
-        app, settings, aliases = _build(
-            host, port, policy, upstream, api_key_env, client_keys_file, max_body_mb
+        app, settings, aliases, recorder = _build(
+            host,
+            port,
+            policy,
+            upstream,
+            api_key_env,
+            client_keys_file,
+            max_body_mb,
+            db=db,
+            record=record,
+            store_prompts=store_prompts,
         )
     except TierwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -67,9 +93,18 @@ def serve_command(
         print(
             "note: listening beyond loopback; callers use their own Anthropic keys", file=sys.stderr
         )
+    if recorder is not None:
+        print(f"recording decisions to {recorder.store.display}", file=sys.stderr)
     from tierwise.proxy.server import serve
 
-    serve(app, settings.host, settings.port)
+    try:
+        serve(app, settings.host, settings.port)
+    finally:
+        if recorder is not None:
+            stats = recorder.close()
+            waiting = recorder.spool.size().records
+            spooled = f"; {waiting} waiting in {recorder.spool.directory}" if waiting else ""
+            print(f"recorded {stats.recorded} decision(s){spooled}", file=sys.stderr)
 
 
 def _build(
@@ -80,8 +115,13 @@ def _build(
     api_key_env: str | None,
     client_keys_file: Path | None,
     max_body_mb: float,
-) -> tuple[Starlette, ProxySettings, list[str]]:
+    *,
+    db: str | None = None,
+    record: bool = False,
+    store_prompts: bool = False,
+) -> tuple[Starlette, ProxySettings, list[str], Recorder | None]:
     from tierwise.dispatch import MessagesRouter
+    from tierwise.outcome import ignore_outcome
     from tierwise.policy import load_policy
     from tierwise.proxy.app import create_app
     from tierwise.proxy.settings import ProxySettings
@@ -101,4 +141,20 @@ def _build(
     for warning in policy.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     router = MessagesRouter(Router(policy))
-    return create_app(router, settings), settings, list(policy.config.aliases)
+    recorder = _recorder(db, policy, store_prompts=store_prompts) if record else None
+    hook = recorder.record if recorder is not None else ignore_outcome
+    app = create_app(router, settings, on_outcome=hook)
+    return app, settings, list(policy.config.aliases), recorder
+
+
+def _recorder(db: str | None, policy: Policy, *, store_prompts: bool) -> Recorder:
+    """A recorder on the ``--db`` store (``StoreError`` for a URL it cannot use); it connects
+    and migrates in its own thread, spooling to disk until the database answers."""
+    from tierwise.recorder import Recorder
+    from tierwise.records import policy_fingerprint
+    from tierwise.store import Store
+
+    store = Store(db, environ=os.environ)
+    return Recorder(
+        store, policy_fingerprint=policy_fingerprint(policy), store_prompts=store_prompts
+    )

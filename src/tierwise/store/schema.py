@@ -1,0 +1,163 @@
+"""The store's tables, defined once for SQLite and PostgreSQL (SQLAlchemy Core).
+
+This is the current shape of the schema, which queries are written against. The migrations
+(``migrations.py``) build it step by step from an empty database; a test checks that migrating
+from empty gives exactly these columns on both backends.
+
+Three column types smooth over the backends' differences:
+
+* ``UTCDateTime``: timezone-aware UTC in and out (``timestamptz`` on PostgreSQL; an ISO string
+  on SQLite, which sorts and compares correctly).
+* ``ExactDecimal``: money without rounding (an unconstrained ``numeric`` on PostgreSQL; the
+  decimal's exact text on SQLite, which has no exact numeric type). The ``*_micro_usd``
+  integer columns beside each amount are what SQL sums.
+* ``json_list()``: ``jsonb`` on PostgreSQL, JSON text on SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+DECISIONS = "tierwise_decisions"
+MIGRATIONS = "tierwise_migrations"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC ``datetime``; naive values are refused (their zone is unknown)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not UTC:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: give times in UTC (datetime.now(UTC))")
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A ``Decimal`` stored without rounding: ``numeric`` on PostgreSQL, text on SQLite."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.NUMERIC(asdecimal=True))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise ValueError(f"an amount must be a finite Decimal, not {value!r}")
+        return value if dialect.name == "postgresql" else format(value, "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def json_list() -> TypeEngine[Any]:
+    """JSON (a list of objects): ``jsonb`` on PostgreSQL, text on SQLite."""
+    return JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def identity_key() -> TypeEngine[int]:
+    """A 64-bit auto-incrementing key (``bigserial``; SQLite's ``INTEGER PRIMARY KEY``)."""
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+metadata = MetaData()
+
+decisions = Table(
+    DECISIONS,
+    metadata,
+    Column("id", identity_key(), primary_key=True, autoincrement=True),
+    Column("request_id", String(), nullable=False, unique=True),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("endpoint", String(), nullable=False),
+    Column("status", Integer(), nullable=False),
+    Column("stream", Boolean(), nullable=False),
+    Column("error_type", String()),
+    Column("conversation_key", String()),
+    Column("caller", String()),
+    Column("user_id", String()),
+    Column("task_type", String()),
+    Column("domain", String()),
+    Column("user_tier", String()),
+    Column("hint_task_type", String()),
+    Column("requested_model", String()),
+    Column("chosen_model", String()),
+    Column("chosen_tier", String()),
+    Column("served_model", String()),
+    Column("routed", Boolean(), nullable=False),
+    Column("pinned", Boolean(), nullable=False),
+    Column("reason", Text()),
+    Column("trace", json_list(), nullable=False),
+    Column("score", Double()),
+    Column("policy_fingerprint", String()),
+    Column("context_tokens", Integer()),
+    Column("turns", Integer()),
+    Column("input_tokens", Integer()),
+    Column("cache_write_5m_tokens", Integer()),
+    Column("cache_write_1h_tokens", Integer()),
+    Column("cache_read_tokens", Integer()),
+    Column("output_tokens", Integer()),
+    Column("thinking_tokens", Integer()),
+    Column("cost_usd", ExactDecimal()),
+    Column("cost_micro_usd", BigInteger()),
+    Column("baseline_model", String()),
+    Column("baseline_cost_usd", ExactDecimal()),
+    Column("baseline_cost_micro_usd", BigInteger()),
+    Column("savings_usd", ExactDecimal()),
+    Column("savings_micro_usd", BigInteger()),
+    Column("decision_latency", Double()),
+    Column("upstream_latency", Double()),
+    Column("ttfb", Double()),
+    Column("total_latency", Double()),
+    Column("attempts", json_list(), nullable=False),
+    Column("fell_back", Boolean(), nullable=False),
+    Column("validator_verdicts", json_list(), nullable=False),
+    Column("quality_score", Double()),
+    Column("prompt", Text()),
+    Index("ix_tierwise_decisions_time", "time"),
+)
+
+migrations = Table(
+    MIGRATIONS,
+    metadata,
+    Column("name", String(), primary_key=True),
+    Column("applied_at", UTCDateTime(), nullable=False),
+)
+
+RECORD_COLUMNS = tuple(c.name for c in decisions.columns if c.name != "id")

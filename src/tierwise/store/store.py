@@ -1,0 +1,335 @@
+"""The decision store: SQLite by default, PostgreSQL when given a ``postgresql://`` URL.
+
+``Store`` opens the database lazily (nothing touches the disk or the network until a method
+needs it), migrates it on request, inserts records in one transaction per batch, idempotently
+on the request id (``INSERT ... ON CONFLICT (request_id) DO NOTHING`` on both backends), and
+answers the few queries tests and reports need.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout; each use opens a fresh
+connection (cheap for SQLite), so a database file that is moved, locked or replaced is noticed
+at once rather than through a stale pooled handle. PostgreSQL uses psycopg 3 with a small pool,
+pre-ping and a connect timeout.
+
+Every database error leaves as a ``StoreError``; ``RecordRejectedError`` (a subclass) means the
+data itself was refused (a constraint or a value the column cannot hold), not that the database
+was unavailable, so a retry would fail the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.pool import NullPool, StaticPool
+
+from tierwise.errors import StoreError
+from tierwise.records import DecisionRecord, dumps_json
+from tierwise.store import migrations as schema_migrations
+from tierwise.store.paths import StoreLocation, data_dir, resolve
+from tierwise.store.schema import decisions
+from tierwise.store.spool import Spool
+
+DEFAULT_BUSY_TIMEOUT = 5.0  # seconds SQLite waits for a lock before "database is locked"
+DEFAULT_CONNECT_TIMEOUT = 5.0  # seconds PostgreSQL may take to accept a connection
+
+
+class RecordRejectedError(StoreError):
+    """The database refused the records themselves (retrying the same rows would fail again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """What ``tierwise db status`` shows."""
+
+    backend: str
+    location: str  # the SQLite path or the redacted URL
+    exists: bool  # False: the SQLite file has not been created yet
+    applied: tuple[str, ...]
+    pending: tuple[str, ...]
+    unknown: tuple[str, ...]  # applied by a newer tierwise
+    records: int | None  # None until migrated
+
+
+class Store:
+    """Decision records in SQLite or PostgreSQL. Thread-safe; ``close()`` releases the pool.
+
+    ``url`` is a SQLAlchemy or libpq-style URL or a SQLite path; ``None`` means
+    ``TIERWISE_DATABASE_URL``, else ``tierwise.db`` in the data directory.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        self.location: StoreLocation = resolve(url, environ)
+        self._data_dir = data_dir(environ)
+        self._busy_timeout = busy_timeout
+        self._connect_timeout = connect_timeout
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.location.backend
+
+    @property
+    def display(self) -> str:
+        """The SQLite path, or the URL with its password hidden."""
+        return self.location.display
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file (``None`` for PostgreSQL)."""
+        return self.location.path
+
+    def spool(self) -> Spool:
+        """The spool directory of this database's records (``<data dir>/spool/<key>``)."""
+        return Spool(self._data_dir / "spool" / self.location.key)
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Create or upgrade the schema; the migrations applied now (``[]``: up to date)."""
+        if self.location.path is not None:
+            try:
+                self.location.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create {self.location.path.parent}: {exc}") from exc
+        with self._errors("migrate"), self._connect(immediate=True) as conn:
+            return schema_migrations.migrate(conn)
+
+    def status(self) -> StoreStatus:
+        """Backend, location, migrations applied and pending, and the record count."""
+        path = self.location.path
+        if path is not None and not path.exists():
+            names = tuple(m.name for m in schema_migrations.MIGRATIONS)
+            return StoreStatus(self.backend, self.display, False, (), names, (), None)
+        with self._errors("read the status of"), self._connect() as conn, conn.begin():
+            applied = schema_migrations.applied(conn)
+            pending = schema_migrations.pending(conn)
+            unknown = schema_migrations.unknown(conn)
+            count = None
+            if inspect(conn).has_table(decisions.name):
+                count = conn.execute(select(func.count()).select_from(decisions)).scalar_one()
+        return StoreStatus(
+            self.backend, self.display, True, tuple(applied), tuple(pending), tuple(unknown), count
+        )
+
+    # -- writing --------------------------------------------------------------------------
+
+    def insert_many(self, records: Sequence[DecisionRecord]) -> int:
+        """Insert ``records`` in one transaction, skipping request ids already stored (also
+        duplicates within the batch). Returns how many rows were new."""
+        if not records:
+            return 0
+        rows = _unique_rows(records)
+        if self.backend == "postgresql":
+            stmt: Any = postgresql.insert(decisions).on_conflict_do_nothing(
+                index_elements=[decisions.c.request_id]
+            )
+        else:
+            stmt = sqlite.insert(decisions).on_conflict_do_nothing(
+                index_elements=[decisions.c.request_id]
+            )
+        with self._errors("write to"), self._connect() as conn, conn.begin():
+            if self.backend == "sqlite":
+                return max(conn.execute(stmt, rows).rowcount, 0)
+            # psycopg runs an executemany as one pipeline (fast), but reports no row count
+            # (and INSERT ... RETURNING is several times slower): count what is there first
+            ids = bindparam("ids", [row["request_id"] for row in rows], ARRAY(String()))
+            there = select(func.count()).where(decisions.c.request_id == any_(ids))
+            existing = conn.execute(there).scalar_one()
+            conn.execute(stmt, rows)
+            return len(rows) - existing
+
+    def set_quality_score(self, request_id: str, score: float | None) -> bool:
+        """Record a quality score judged later; ``False`` if the request id is unknown."""
+        stmt = update(decisions).where(decisions.c.request_id == request_id)
+        with self._errors("write to"), self._connect() as conn, conn.begin():
+            result = conn.execute(stmt.values(quality_score=score))
+            return result.rowcount > 0
+
+    # -- reading --------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """How many records the store holds."""
+        with self._errors("read"), self._connect() as conn, conn.begin():
+            return self._count(conn)
+
+    def records(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[DecisionRecord]:
+        """Records with ``since <= time < until``, oldest first (or newest first), at most
+        ``limit`` of them."""
+        query = select(decisions)
+        if since is not None:
+            query = query.where(decisions.c.time >= since)
+        if until is not None:
+            query = query.where(decisions.c.time < until)
+        order = (decisions.c.time, decisions.c.id)
+        query = query.order_by(*(c.desc() for c in order) if newest_first else order)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._errors("read"), self._connect() as conn, conn.begin():
+            return [DecisionRecord.from_row(row._asdict()) for row in conn.execute(query)]
+
+    def get(self, request_id: str) -> DecisionRecord | None:
+        """The record of one request, if stored."""
+        query = select(decisions).where(decisions.c.request_id == request_id)
+        with self._errors("read"), self._connect() as conn, conn.begin():
+            row = conn.execute(query).first()
+        return DecisionRecord.from_row(row._asdict()) if row is not None else None
+
+    def close(self) -> None:
+        """Close pooled connections (the store can still be used; it reconnects)."""
+        with self._engine_lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
+
+    def reset_connections(self) -> None:
+        """Drop pooled connections, e.g. after the database restarted."""
+        engine = self._engine
+        if engine is not None:
+            engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------------------------
+
+    @staticmethod
+    def _count(conn: Connection) -> int:
+        return int(conn.execute(select(func.count()).select_from(decisions)).scalar_one())
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (created on first use)."""
+        with self._engine_lock:
+            if self._engine is None:
+                try:
+                    self._engine = self._create_engine()
+                except ImportError as exc:
+                    raise StoreError(
+                        f"{self.backend} needs a driver that is not installed ({exc.name}): "
+                        "pip install 'psycopg[binary]>=3'"
+                    ) from None
+            return self._engine
+
+    def _create_engine(self) -> Engine:
+        dumps = dumps_json
+        if self.backend == "postgresql":
+            return create_engine(
+                self.location.url,
+                pool_size=2,
+                max_overflow=4,
+                pool_pre_ping=True,
+                pool_recycle=1800,
+                json_serializer=dumps,
+                connect_args={
+                    "connect_timeout": max(1, round(self._connect_timeout)),
+                    "application_name": "tierwise",
+                },
+            )
+        memory = self.location.path is None
+        engine = create_engine(
+            self.location.url,
+            poolclass=StaticPool if memory else NullPool,
+            json_serializer=dumps,
+            connect_args={"timeout": self._busy_timeout, "check_same_thread": False},
+        )
+        busy_ms = max(0, round(self._busy_timeout * 1000))
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see below)
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+                if not memory:
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            finally:
+                cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "")
+            conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+        return engine
+
+    @contextmanager
+    def _connect(self, *, immediate: bool = False) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if immediate and self.backend == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            yield conn
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Database errors as ``StoreError`` (data refused: ``RecordRejectedError``)."""
+        try:
+            yield
+        except (sa_exc.IntegrityError, sa_exc.DataError) as exc:
+            raise RecordRejectedError(
+                f"{self.display} refused the records: {_first_line(exc)}"
+            ) from exc
+        except sa_exc.StatementError as exc:
+            if not isinstance(exc.orig, ValueError | TypeError):
+                raise StoreError(f"cannot {action} {self.display}: {_first_line(exc)}") from exc
+            raise RecordRejectedError(f"a record cannot be stored: {exc.orig}") from exc
+        except (sa_exc.SQLAlchemyError, OSError) as exc:
+            if self.backend == "postgresql":
+                self.reset_connections()
+            raise StoreError(f"cannot {action} {self.display}: {_first_line(exc)}") from exc
+
+
+def _unique_rows(records: Sequence[DecisionRecord]) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        if record.request_id not in seen:
+            seen.add(record.request_id)
+            rows.append(record.as_row())  # its keys are the table's columns (a test checks)
+    return rows
+
+
+def _first_line(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None)
+    text = str(original if original is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

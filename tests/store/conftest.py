@@ -1,0 +1,91 @@
+"""Fixtures for the store's tests: a SQLite file per test, and a private PostgreSQL server.
+
+The PostgreSQL server is started once per test session (``initdb`` + ``pg_ctl`` in a temp
+directory, see ``pgcluster``) and each test gets a new empty database on it. Tests may stop and
+start the server; the fixture starts it again if a test leaves it stopped. Without the
+PostgreSQL binaries (Debian: ``apt-get install postgresql``) those tests skip, naming the
+missing binary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tierwise.records import DecisionRecord
+from tierwise.store import Store
+
+from .pgcluster import PgCluster, find_bindir, running_cluster
+
+BACKENDS = ("sqlite", "postgresql")
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    bindir, missing = find_bindir()
+    if bindir is None:
+        pytest.skip(
+            f"PostgreSQL tests need the '{missing}' binary (Debian: apt-get install postgresql; "
+            "or set TIERWISE_PG_BIN)"
+        )
+    with running_cluster(bindir) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """A new empty database on the private server, as a plain ``postgresql://`` URL."""
+    if not pg_cluster.running():
+        pg_cluster.start()
+    name = pg_cluster.create_database()
+    yield pg_cluster.url(name)
+    if not pg_cluster.running():
+        pg_cluster.start()
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return str(tmp_path / "db" / "tierwise.db")
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest) -> str:
+    """A fresh empty database on each backend in turn."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """An open, migrated, empty store on each backend in turn."""
+    with Store(store_url, busy_timeout=1.0) as opened:
+        opened.migrate()
+        yield opened
+
+
+RecordFactory = Callable[..., DecisionRecord]
+
+
+@pytest.fixture
+def make_record() -> RecordFactory:
+    """Records with unique request ids, one second apart (override any field by keyword)."""
+    counter = iter(range(1_000_000))
+
+    def make(**fields: object) -> DecisionRecord:
+        n = next(counter)
+        values: dict[str, object] = {
+            "request_id": f"req_test_{n:06d}",
+            "time": T0 + timedelta(seconds=n),
+            "endpoint": "messages",
+            "status": 200,
+        }
+        values.update(fields)
+        return DecisionRecord(**values)  # type: ignore[arg-type]
+
+    return make
