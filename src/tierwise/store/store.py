@@ -17,7 +17,9 @@ was unavailable, so a retry would fail the same way.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -281,7 +283,7 @@ class Store:
             try:
                 cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
                 if not memory:
-                    cursor.execute("PRAGMA journal_mode = WAL")
+                    _enable_wal(cursor, self._busy_timeout)
                 cursor.execute("PRAGMA synchronous = NORMAL")
             finally:
                 cursor.close()
@@ -317,6 +319,24 @@ class Store:
             if self.backend == "postgresql":
                 self.reset_connections()
             raise StoreError(f"cannot {action} {self.display}: {_first_line(exc)}") from exc
+
+
+def _enable_wal(cursor: Any, timeout: float) -> None:
+    """Switch a SQLite database to WAL, waiting out other connections doing the same.
+
+    Changing the journal mode needs an exclusive lock and SQLite does not run the busy handler
+    for it, so processes opening a new database together would otherwise fail at once with
+    "database is locked".
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _unique_rows(records: Sequence[DecisionRecord]) -> list[dict[str, Any]]:
