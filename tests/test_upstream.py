@@ -1,22 +1,25 @@
-"""The upstream client: retries and their limits, retry headers, and the typed error tree."""
+"""The upstream client: retries and their limits, retry headers, the typed error tree, and what
+goes on the wire. The upstream is the fake Anthropic API on a real socket."""
 
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import httpx
+import anyio
 import pytest
 
 from tierwise.errors import TierwiseError
-from tierwise.testing import Drop, FakeAnthropicServer
+from tierwise.testing import Drop, Fail, FakeAnthropicServer, Reply
 from tierwise.upstream import (
     RetryPolicy,
     Upstream,
     UpstreamConfig,
     UpstreamError,
+    UpstreamResponse,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -29,7 +32,7 @@ TINY = RetryPolicy(max_retries=2, base_delay=0.001, max_delay=0.002, max_total_w
 KEY = "sk-ant-secret-key-000"
 HEADERS = [(b"x-api-key", KEY.encode()), (b"anthropic-version", b"2023-06-01")]
 BODY = b'{"model":"claude-haiku-5-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}'
-Handler = Callable[[httpx.Request], httpx.Response]
+STREAM_BODY = BODY[:-1] + b',"stream":true}'
 
 
 @pytest.fixture
@@ -37,207 +40,297 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def scripted(*responses: httpx.Response | Exception) -> tuple[httpx.MockTransport, list[float]]:
-    """A transport answering with ``responses`` in order, and the arrival time of each request."""
-    queue = list(responses)
-    arrivals: list[float] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        arrivals.append(time.monotonic())
-        item = queue.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-    return httpx.MockTransport(handle), arrivals
+@pytest.fixture(scope="module")
+def shared_fake() -> Iterator[FakeAnthropicServer]:
+    with FakeAnthropicServer() as server:
+        yield server
 
 
-def error(status: int, kind: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    body = {"type": "error", "error": {"type": kind, "message": "m"}, "request_id": "req_01"}
-    return httpx.Response(status, json=body, headers=headers)
+@pytest.fixture
+def fake(shared_fake: FakeAnthropicServer) -> FakeAnthropicServer:
+    shared_fake.reset()
+    shared_fake.script.set_default(Reply())
+    return shared_fake
 
 
-def ok(text: str = "fine") -> httpx.Response:
-    return httpx.Response(200, json={"text": text})
+def upstream(
+    fake: FakeAnthropicServer, retry: RetryPolicy = TINY, read_timeout: float = 5.0
+) -> Upstream:
+    return Upstream(UpstreamConfig(base_url=fake.url, retry=retry, read_timeout=read_timeout))
 
 
-def upstream(transport: httpx.MockTransport, retry: RetryPolicy = TINY) -> Upstream:
-    return Upstream(
-        UpstreamConfig(base_url="http://upstream.test", retry=retry), transport=transport
-    )
-
-
-async def send(up: Upstream, **options: object) -> bytes | None:
+async def send(up: Upstream, **options: object) -> UpstreamResponse:
+    """One ``POST /v1/messages``, then the pool is closed."""
     try:
-        response = await up.send("POST", "/v1/messages", headers=HEADERS, content=BODY, **options)  # type: ignore[arg-type]
-        return response.body
+        return await up.send("POST", "/v1/messages", headers=HEADERS, content=BODY, **options)  # type: ignore[arg-type]
     finally:
         await up.aclose()
 
 
-@pytest.mark.parametrize(
-    ("status", "kind"),
-    [(429, "rate_limit_error"), (529, "overloaded_error"), (500, "api_error"), (503, "api_error")],
-)
-async def test_capacity_errors_are_retried(status: int, kind: str) -> None:
-    transport, arrivals = scripted(error(status, kind), ok())
-    assert await send(upstream(transport)) == b'{"text":"fine"}'
-    assert len(arrivals) == 2
+def arrivals(fake: FakeAnthropicServer) -> list[float]:
+    return [request.time for request in fake.log.messages()]
 
 
-async def test_retry_count_is_reported() -> None:
-    transport, _ = scripted(error(529, "overloaded_error"), error(529, "overloaded_error"), ok())
-    up = upstream(transport)
-    response = await up.send("POST", "/v1/messages", headers=HEADERS, content=BODY)
-    await up.aclose()
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("status", [429, 529, 500, 503])
+async def test_capacity_errors_are_retried(fake: FakeAnthropicServer, status: int) -> None:
+    fake.script.fail(status)
+    response = await send(upstream(fake))
+    assert response.status == 200
+    assert response.body is not None
+    assert b'"type":"message"' in response.body
+    assert len(arrivals(fake)) == 2
+
+
+async def test_retry_count_is_reported(fake: FakeAnthropicServer) -> None:
+    fake.script.overloaded().overloaded()
+    response = await send(upstream(fake))
     assert response.retries == 2
     assert response.status == 200
     assert response.latency > 0
+    assert any(name.lower() == b"request-id" for name, _ in response.headers)
 
 
-async def test_attempts_are_bounded_and_the_last_error_is_raised() -> None:
-    transport, arrivals = scripted(*[error(529, "overloaded_error")] * 5)
+async def test_attempts_are_bounded_and_the_last_error_is_raised(
+    fake: FakeAnthropicServer,
+) -> None:
+    fake.script.set_default(Fail(529))
     with pytest.raises(UpstreamStatusError) as caught:
-        await send(upstream(transport))
-    assert len(arrivals) == 3
+        await send(upstream(fake))
+    assert len(arrivals(fake)) == 3
     assert caught.value.retries == 2
     assert caught.value.status == 529
     assert caught.value.error_type == "overloaded_error"
     assert caught.value.fallback_eligible
     assert b'"overloaded_error"' in caught.value.body
+    assert (b"content-type", b"application/json") in caught.value.headers
     assert isinstance(caught.value, TierwiseError)
 
 
-async def test_max_retries_can_be_lowered_per_call() -> None:
-    transport, arrivals = scripted(*[error(529, "overloaded_error")] * 5)
+async def test_max_retries_can_be_lowered_per_call(fake: FakeAnthropicServer) -> None:
+    fake.script.set_default(Fail(529))
     with pytest.raises(UpstreamStatusError):
-        await send(upstream(transport), max_retries=0)
-    assert len(arrivals) == 1
+        await send(upstream(fake), max_retries=0)
+    assert len(arrivals(fake)) == 1
 
 
-async def test_request_errors_are_not_retried() -> None:
-    transport, arrivals = scripted(error(400, "invalid_request_error"), ok())
+async def test_request_errors_are_not_retried(fake: FakeAnthropicServer) -> None:
+    fake.script.fail(400)
     with pytest.raises(UpstreamStatusError) as caught:
-        await send(upstream(transport))
-    assert len(arrivals) == 1
+        await send(upstream(fake))
+    assert len(arrivals(fake)) == 1
     assert not caught.value.fallback_eligible
     assert caught.value.error_type == "invalid_request_error"
 
 
-async def test_x_should_retry_overrides_the_status() -> None:
-    transport, arrivals = scripted(error(529, "overloaded_error", {"x-should-retry": "false"}))
+async def test_x_should_retry_overrides_the_status(fake: FakeAnthropicServer) -> None:
+    fake.script.fail(529, headers={"x-should-retry": "false"})
     with pytest.raises(UpstreamStatusError):
-        await send(upstream(transport))
-    assert len(arrivals) == 1
-    transport, arrivals = scripted(error(409, "conflict_error", {"x-should-retry": "true"}), ok())
-    await send(upstream(transport))
-    assert len(arrivals) == 2
+        await send(upstream(fake))
+    assert len(arrivals(fake)) == 1
+    fake.log.clear()
+    fake.script.fail(409, headers={"x-should-retry": "true"})
+    await send(upstream(fake))
+    assert len(arrivals(fake)) == 2
 
 
-async def test_retry_after_is_honoured() -> None:
-    transport, arrivals = scripted(error(429, "rate_limit_error", {"retry-after": "0.2"}), ok())
-    await send(upstream(transport))
-    assert arrivals[1] - arrivals[0] >= 0.19
+async def test_retry_after_is_honoured(fake: FakeAnthropicServer) -> None:
+    fake.script.rate_limited(retry_after=0.2)
+    await send(upstream(fake))
+    first, second = arrivals(fake)
+    assert second - first >= 0.19
 
 
-async def test_a_retry_after_beyond_the_wait_budget_ends_the_retries() -> None:
-    transport, arrivals = scripted(error(429, "rate_limit_error", {"retry-after": "30"}), ok())
+async def test_a_retry_after_beyond_the_wait_budget_ends_the_retries(
+    fake: FakeAnthropicServer,
+) -> None:
+    fake.script.rate_limited(retry_after=30)
     started = time.monotonic()
     with pytest.raises(UpstreamStatusError):
-        await send(upstream(transport))
-    assert len(arrivals) == 1
+        await send(upstream(fake))
+    assert len(arrivals(fake)) == 1
     assert time.monotonic() - started < 1
 
 
-async def test_backoff_grows_within_its_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_backoff_grows_within_its_bounds(
+    fake: FakeAnthropicServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     slept: list[float] = []
 
     async def record(delay: float) -> None:
-        slept.append(delay)
+        if delay:  # the fake server's own sleep(0)s go through the patched module too
+            slept.append(delay)
 
     monkeypatch.setattr("tierwise.upstream.anyio.sleep", record)
     policy = RetryPolicy(max_retries=4, base_delay=0.5, max_delay=1.5, jitter=0.25)
-    transport, _ = scripted(*[error(500, "api_error")] * 4, ok())
-    await send(upstream(transport, policy))
+    fake.script.push(*[Fail(500)] * 4)
+    await send(upstream(fake, policy))
     assert len(slept) == 4
     for delay, nominal in zip(slept, [0.5, 1.0, 1.5, 1.5], strict=True):
         assert nominal * 0.75 <= delay <= nominal
 
 
-async def test_connection_errors_are_retried_and_translated() -> None:
-    transport, arrivals = scripted(httpx.ConnectError("refused"), ok())
-    await send(upstream(transport))
-    assert len(arrivals) == 2
-    transport, _ = scripted(*[httpx.ConnectError(f"refused {KEY}")] * 3)
+async def test_a_dropped_connection_is_retried(fake: FakeAnthropicServer) -> None:
+    fake.script.drop()
+    response = await send(upstream(fake))
+    assert response.retries == 1
+    assert response.body is not None
+    assert len(arrivals(fake)) == 2
+    assert fake.log.last.headers["x-api-key"] == KEY
+
+
+async def test_a_refused_connection_is_translated() -> None:
+    port = closed_port()
+    up = Upstream(UpstreamConfig(base_url=f"http://127.0.0.1:{port}", retry=TINY))
     with pytest.raises(UpstreamUnavailable) as caught:
-        await send(upstream(transport))
+        await send(up)
+    assert caught.value.retries == 2
     assert KEY not in str(caught.value)
-    assert "upstream.test" in str(caught.value)
+    assert "cannot reach 127.0.0.1" in str(caught.value)
     assert caught.value.error_type == "api_error"
     assert caught.value.status is None
     assert caught.value.fallback_eligible
 
 
-async def test_timeouts_are_translated() -> None:
-    transport, _ = scripted(*[httpx.ReadTimeout("slow")] * 3)
+async def test_timeouts_are_translated(fake: FakeAnthropicServer) -> None:
+    fake.script.set_default(Reply(latency=1.0))
     with pytest.raises(UpstreamTimeout) as caught:
-        await send(upstream(transport))
+        await send(upstream(fake, read_timeout=0.05))
     assert caught.value.error_type == "timeout_error"
+    assert caught.value.retries == 2
     assert isinstance(caught.value, UpstreamError)
+    assert KEY not in str(caught.value)
 
 
-async def test_a_stream_is_returned_open() -> None:
-    async def body() -> AsyncIterator[bytes]:
-        yield b"event: ping\n"
-        yield b"data: {}\n\n"
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=body(), headers={"content-type": "text/event-stream"})
-
-    up = upstream(httpx.MockTransport(handle))
-    response = await up.send("POST", "/v1/messages", headers=HEADERS, content=BODY, stream=True)
+async def test_a_stream_is_returned_open(fake: FakeAnthropicServer) -> None:
+    up = upstream(fake)
+    response = await up.send(
+        "POST", "/v1/messages", headers=HEADERS, content=STREAM_BODY, stream=True
+    )
     assert response.body is None
+    assert up.in_flight == 1
     chunks = [chunk async for chunk in response.iter_bytes()]
     await response.aclose()
+    assert up.in_flight == 0
     await up.aclose()
-    assert b"".join(chunks) == b"event: ping\ndata: {}\n\n"
+    text = b"".join(chunks)
+    assert text.startswith(b"event: message_start\ndata: {")
+    assert text.endswith(b'event: message_stop\ndata: {"type":"message_stop"}\n\n')
 
 
-async def test_a_stream_error_status_is_read_and_raised() -> None:
-    transport, _ = scripted(error(400, "invalid_request_error"))
+async def test_a_stream_error_status_is_read_and_raised(fake: FakeAnthropicServer) -> None:
+    fake.script.fail(400)
     with pytest.raises(UpstreamStatusError) as caught:
-        await send(upstream(transport), stream=True)
+        await send(upstream(fake), stream=True)
     assert caught.value.body.startswith(b'{"type":"error"')
 
 
-async def test_a_stream_dropped_mid_body_raises_upstream_unavailable() -> None:
-    async with FakeAnthropicServer() as fake:
-        fake.script.push(Drop(after_events=2))
-        up = Upstream(UpstreamConfig(base_url=fake.url, retry=TINY))
-        body = BODY[:-1] + b',"stream":true}'
-        response = await up.send("POST", "/v1/messages", headers=HEADERS, content=body, stream=True)
-        received: list[bytes] = []
+async def test_a_stream_dropped_mid_body_raises_upstream_unavailable(
+    fake: FakeAnthropicServer,
+) -> None:
+    fake.script.push(Drop(after_events=2))
+    up = upstream(fake)
+    response = await up.send(
+        "POST", "/v1/messages", headers=HEADERS, content=STREAM_BODY, stream=True
+    )
+    received: list[bytes] = []
+    await anyio.sleep(0.2)  # the events and the drop arrive before anything is read
 
-        async def drain() -> None:
-            async for chunk in response.iter_bytes():
-                received.append(chunk)
+    async def drain() -> None:
+        async for chunk in response.iter_bytes():
+            received.append(chunk)
 
-        with pytest.raises(UpstreamUnavailable, match="broke mid-response"):
-            await drain()
-        await response.aclose()
-        await up.aclose()
+    with pytest.raises(UpstreamUnavailable, match="broke mid-response"):
+        await drain()
+    await response.aclose()
+    await up.aclose()
+    # every byte that arrived before the drop, even those buffered when the error came
     assert b"".join(received).count(b"event: ") == 2
 
 
-async def test_a_non_stream_dropped_mid_body_is_retried_on_a_real_socket() -> None:
-    async with FakeAnthropicServer() as fake:
-        fake.script.drop()
-        up = Upstream(UpstreamConfig(base_url=fake.url, retry=TINY))
+async def test_nothing_is_added_to_the_callers_headers(fake: FakeAnthropicServer) -> None:
+    await send(upstream(fake))
+    assert fake.log.last.headers == {
+        "host": f"127.0.0.1:{fake.port}",
+        "content-length": str(len(BODY)),
+        "x-api-key": KEY,
+        "anthropic-version": "2023-06-01",
+        "accept-encoding": "identity",  # bodies are passed on raw, so none is asked for
+    }
+
+
+async def test_the_callers_headers_go_out_byte_for_byte(fake: FakeAnthropicServer) -> None:
+    headers = [
+        *HEADERS,
+        (b"content-type", b"application/json"),
+        (b"user-agent", b"Anthropic/Python 0.70.0"),
+        (b"accept", b"application/json"),
+        (b"accept-encoding", b"gzip, br"),
+        (b"x-note", "café ☕".encode()),
+    ]
+    up = upstream(fake)
+    await up.send("POST", "/v1/messages", headers=headers, content=BODY)
+    await up.aclose()
+    seen = fake.log.last.headers
+    for name, value in headers:
+        assert seen[name.decode()].encode("latin-1") == value  # the server decodes as Latin-1
+    assert len(seen) == len(headers) + 2  # and host, content-length
+
+
+async def test_no_cookie_is_kept_and_no_redirect_followed(fake: FakeAnthropicServer) -> None:
+    fake.script.fail(307, "api_error", headers={"location": "/v1/elsewhere", "set-cookie": "a=b"})
+    up = upstream(fake)
+    with pytest.raises(UpstreamStatusError) as caught:
+        await up.send("POST", "/v1/messages", headers=HEADERS, content=BODY)
+    assert caught.value.status == 307
+    assert (b"location", b"/v1/elsewhere") in caught.value.headers
+    await up.send("POST", "/v1/messages", headers=HEADERS, content=BODY)
+    await up.aclose()
+    assert [r.path for r in fake.log] == ["/v1/messages", "/v1/messages"]
+    assert "cookie" not in fake.log.last.headers
+
+
+async def test_every_connection_is_given_back(fake: FakeAnthropicServer) -> None:
+    fake.script.push(Drop(after_events=1)).fail(400).fail(529)
+    up = upstream(fake)
+    broken = await up.send(
+        "POST", "/v1/messages", headers=HEADERS, content=STREAM_BODY, stream=True
+    )
+    with pytest.raises(UpstreamUnavailable):
+        async for _ in broken.iter_bytes():
+            pass
+    await broken.aclose()
+    for _ in range(2):
+        with pytest.raises(UpstreamStatusError):
+            await up.send("POST", "/v1/messages", headers=HEADERS, content=BODY, max_retries=0)
+    streams = [
+        await up.send("POST", "/v1/messages", headers=HEADERS, content=STREAM_BODY, stream=True)
+        for _ in range(6)
+    ]
+    assert up.in_flight == 6
+    for response in streams:
+        await response.aclose()
+        await response.aclose()  # closing twice is harmless
+    await up.send("POST", "/v1/messages", headers=HEADERS, content=BODY)
+    assert up.in_flight == 0
+    await up.aclose()
+    await up.aclose()  # so is closing the pool twice
+
+
+async def test_the_pool_is_opened_lazily_and_can_be_reopened(fake: FakeAnthropicServer) -> None:
+    up = upstream(fake)
+    await up.aclose()  # never opened: nothing to close
+    for _ in range(2):
         response = await up.send("POST", "/v1/messages", headers=HEADERS, content=BODY)
+        assert response.status == 200
         await up.aclose()
-    assert response.retries == 1
-    assert response.body is not None
-    assert fake.log.last.headers["x-api-key"] == KEY
+    assert len(arrivals(fake)) == 2
 
 
 def test_retry_after_parsing() -> None:
@@ -255,34 +348,3 @@ def test_retry_after_parsing() -> None:
     assert retry_after({"retry-after": "nan"}) is None
     assert retry_after({"retry-after-ms": "x", "retry-after": "1"}) == 1.0
     assert retry_after({}) is None
-
-
-async def test_load_spreads_over_shards_and_every_connection_is_given_back() -> None:
-    async with FakeAnthropicServer() as fake:
-        fake.script.push(Drop(after_events=1)).fail(400).fail(529)
-        up = Upstream(UpstreamConfig(base_url=fake.url, retry=TINY, pool_shards=4))
-        stream_body = BODY[:-1] + b',"stream":true}'
-        send = up.send
-        broken = await send(
-            "POST", "/v1/messages", headers=HEADERS, content=stream_body, stream=True
-        )
-        with pytest.raises(UpstreamUnavailable):
-            async for _ in broken.iter_bytes():
-                pass
-        await broken.aclose()
-        for _ in range(2):
-            with pytest.raises(UpstreamStatusError):
-                await send("POST", "/v1/messages", headers=HEADERS, content=BODY, max_retries=0)
-        streams = [
-            await send("POST", "/v1/messages", headers=HEADERS, content=stream_body, stream=True)
-            for _ in range(6)
-        ]
-        assert up.in_flight == 6
-        busy = sorted(shard.busy for shard in up._shards)
-        assert busy == [1, 1, 2, 2]  # least busy first: spread, not piled on one pool
-        for stream in streams:
-            await stream.aclose()
-            await stream.aclose()  # closing twice is harmless
-        await send("POST", "/v1/messages", headers=HEADERS, content=BODY)
-        assert up.in_flight == 0
-        await up.aclose()

@@ -1,7 +1,7 @@
 """``tierwise serve``: the typer command. Imports nothing heavy until it runs.
 
 ``cli.py`` registers this function, so this module is imported by every ``tierwise`` command:
-Starlette, uvicorn and httpx are imported inside the function body, not here.
+Starlette, uvicorn and aiohttp are imported inside the function body, not here.
 """
 
 from __future__ import annotations

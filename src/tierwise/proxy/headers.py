@@ -2,7 +2,7 @@
 
 Client → upstream: everything is forwarded byte for byte (``anthropic-version``,
 ``anthropic-beta``, ``anthropic-workspace-id``, SDK and custom headers, credentials) except
-hop-by-hop headers, ``host`` and ``content-length`` (httpx sets its own), ``accept-encoding``
+hop-by-hop headers, ``host`` and ``content-length`` (the client sets its own), ``accept-encoding``
 (replaced by ``identity``: the relay reads usage out of the stream, and an uncompressed
 loopback hop costs nothing), and tierwise's own ``x-tierwise-*`` hints. In server-key mode the
 caller's ``x-api-key`` / ``authorization`` (the proxy key) are dropped and the server key sent.
