@@ -461,11 +461,12 @@ def fake_anthropic(
     """Run the fake Anthropic API (real wire format, no key) for local runs and benchmarks."""
     import uvicorn
 
-    from tierwise.testing import FakeConfig, fake_anthropic_app
+    from tierwise.testing import FakeConfig, RequestLog, fake_anthropic_app
 
     err.print(f"fake Anthropic API on http://{host}:{port} (any key is accepted)")
     uvicorn.run(
-        fake_anthropic_app(FakeConfig(chunk_delay=chunk_delay)),
+        # keep only recent requests: a long benchmark must not grow the log without bound
+        fake_anthropic_app(FakeConfig(log=RequestLog(keep=1000), chunk_delay=chunk_delay)),
         host=host,
         port=port,
         log_level="warning",

@@ -6,7 +6,16 @@ import threading
 
 import pytest
 
-from tierwise.testing import Drop, Fail, FakeAnthropicServer, Inject, Reply, Script
+from tierwise.testing import (
+    Drop,
+    Fail,
+    FakeAnthropicServer,
+    Inject,
+    RecordedRequest,
+    Reply,
+    RequestLog,
+    Script,
+)
 from tierwise.testing.model_list import model_info, model_page
 from tierwise.testing.replies import generate
 from tierwise.testing.stream import message_events, with_injections
@@ -141,3 +150,22 @@ def test_server_lifecycle() -> None:
         assert server.script.pending() == 0
     assert server.url == url  # still readable after stop, for messages
     server.stop()  # idempotent
+
+
+def test_a_bounded_request_log_keeps_only_the_most_recent() -> None:
+    log = RequestLog(keep=2)
+    for index in range(3):
+        log.append(
+            RecordedRequest(
+                method="POST",
+                path=f"/v1/messages/{index}",
+                query="",
+                headers={},
+                body=None,
+                raw_body=b"",
+                time=float(index),
+                request_id=f"req_{index}",
+            )
+        )
+    assert len(log) == 2
+    assert [r.request_id for r in log] == ["req_1", "req_2"]

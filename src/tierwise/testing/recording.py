@@ -8,6 +8,7 @@ so rejected requests are in the log too.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,11 +35,14 @@ class RecordedRequest:
 
 
 class RequestLog:
-    """A thread-safe, append-only list of ``RecordedRequest`` (``clear()`` empties it)."""
+    """A thread-safe, append-only list of ``RecordedRequest`` (``clear()`` empties it).
 
-    def __init__(self) -> None:
+    ``keep`` bounds it to the most recent requests, for long-running servers (benchmarks).
+    """
+
+    def __init__(self, keep: int | None = None) -> None:
         self._lock = threading.Lock()
-        self._items: list[RecordedRequest] = []
+        self._items: deque[RecordedRequest] = deque(maxlen=keep)
 
     def append(self, request: RecordedRequest) -> None:
         """Record one request (the server calls this)."""
