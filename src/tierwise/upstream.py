@@ -32,6 +32,7 @@ from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDict
 from yarl import URL
 
+from tierwise.api_errors import error_type_for
 from tierwise.errors import TierwiseError
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -41,21 +42,6 @@ NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 """Headers aiohttp would add on its own: not sent unless the caller sent them."""
 IDENTITY = ("accept-encoding", "identity")
 _URL_CACHE_SIZE = 64
-
-STATUS_ERROR_TYPES: dict[int, str] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    409: "conflict_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-"""The error type Anthropic's body carries for each status (``api_error`` for other 5xx)."""
 
 
 class UpstreamError(TierwiseError):
@@ -96,9 +82,7 @@ class UpstreamStatusError(UpstreamError):
         self.status = status
         self.body = body
         self.headers = list(headers)
-        self.error_type = _body_error_type(body) or STATUS_ERROR_TYPES.get(
-            status, "api_error" if status >= 500 else "invalid_request_error"
-        )
+        self.error_type = _body_error_type(body) or error_type_for(status)
 
     @property
     def fallback_eligible(self) -> bool:

@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tierwise.api_errors import error_type_for
 from tierwise.dispatch import MessagesRouter
 from tierwise.outcome import OutcomeHook, ignore_outcome
-from tierwise.proxy.errors import ProxyError, error_json, error_type_for, new_request_id
+from tierwise.proxy.errors import ProxyError, error_json, new_request_id
 from tierwise.proxy.messages import MessagesEndpoint
 from tierwise.proxy.models import model_infos, model_page
 from tierwise.proxy.settings import ProxySettings

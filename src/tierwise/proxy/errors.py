@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import secrets
 
-from tierwise.upstream import STATUS_ERROR_TYPES
-
 REQUEST_ID_PREFIX = "req_tierwise_"
 
 
@@ -46,13 +44,6 @@ def error_json(error_type: str, message: str, request_id: str) -> bytes:
         "request_id": request_id,
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def error_type_for(status: int) -> str:
-    """The error type Anthropic uses for ``status``."""
-    if status in STATUS_ERROR_TYPES:
-        return STATUS_ERROR_TYPES[status]
-    return "api_error" if status >= 500 else "invalid_request_error"
 
 
 def is_anthropic_error(body: bytes) -> bool:

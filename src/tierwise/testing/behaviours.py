@@ -16,20 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-ERROR_TYPES: dict[int, str] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    409: "conflict_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-"""The error type the real API puts in the body for each status."""
+from tierwise.api_errors import ERROR_TYPES
 
 STATUSES: dict[str, int] = {error_type: status for status, error_type in ERROR_TYPES.items()}
 
