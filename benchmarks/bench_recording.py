@@ -1,0 +1,165 @@
+"""What recording costs the proxy under load: the same proxy with recording on and off, same run.
+
+Four processes: the fake Anthropic API, two proxies in front of it (one ``--no-record``, one
+recording to a fresh SQLite file, or to ``--db URL``), and ``wrk``. At concurrency 32 (by
+default) it runs, in interleaved rounds so that drift on a shared machine hits both alike:
+the fake directly, the proxy without recording, the proxy with recording. It prints each
+round and the medians: requests/s, p50 latency, and the proxy's *added* p50 (proxy minus direct)
+with recording off and on, and how much more the recording proxy adds (target: under 10 %).
+
+At the end the recording proxy is stopped (which flushes its queue) and the store is counted:
+every request ``wrk`` completed against it must be there.
+
+    python benchmarks/bench_recording.py [--seconds 10] [--rounds 3] [--db postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_proxy import free_port, lua_script, wait_for  # noqa: E402
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass(frozen=True)
+class Load:
+    """One wrk run: completed requests, requests/s and p50 latency in milliseconds."""
+
+    requests: int
+    rps: float
+    p50: float
+    errors: int
+
+
+def run_wrk(url: str, script: Path, connections: int, seconds: int) -> Load:
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    p50 = re.search(r"^\s*50%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    done = re.search(r"(\d+) requests in", output)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    if p50 is None or done is None or rps is None:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
+    return Load(
+        requests=int(done.group(1)),
+        rps=float(rps.group(1)),
+        p50=float(p50.group(1)) * _UNITS[p50.group(2)],
+        errors=int(errors.group(1)) if errors else 0,
+    )
+
+
+def count_records(tierwise: str, db: str) -> int:
+    output = subprocess.run(
+        [tierwise, "db", "status", "--db", db, "--json"], capture_output=True, text=True, check=True
+    ).stdout
+    match = re.search(r'"records":\s*(\d+)', output)
+    if match is None:
+        raise RuntimeError(f"no record count in `tierwise db status`:\n{output}")
+    return int(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--db", help="record to this store instead of a fresh SQLite file")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: `make bench-proxy` installs it (apt-get install wrk)")
+    tierwise = str(Path(sys.executable).with_name("tierwise"))
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        db = args.db or str(directory / "bench.db")
+        env = {**os.environ, "TIERWISE_DATA_DIR": str(directory / "data")}
+        fake, plain, recording = free_port(), free_port(), free_port()
+        upstream = f"http://127.0.0.1:{fake}"
+        processes = {
+            "fake": subprocess.Popen(
+                [tierwise, "fake-anthropic", "--port", str(fake)], stderr=subprocess.DEVNULL
+            ),
+            "plain": subprocess.Popen(
+                [tierwise, "serve", "--no-record", "--port", str(plain), "--upstream", upstream],
+                stderr=subprocess.DEVNULL,
+                env=env,
+            ),
+            "recording": subprocess.Popen(
+                [tierwise, "serve", "--db", db, "--port", str(recording), "--upstream", upstream],
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            ),
+        }
+        try:
+            for port in (fake, plain, recording):
+                wait_for(port)
+            before = count_records(tierwise, db)
+            direct_script = lua_script("claude-haiku-5-5", False, directory)
+            proxy_script = lua_script("auto", False, directory)
+            c, s = args.connections, args.seconds
+            rows: list[tuple[Load, Load, Load]] = []
+            sent_to_recording = 0
+            print(f"concurrency {c}, {s} s per run, {args.rounds} rounds, recording to {db}")
+            print(
+                f"{'round':<6}{'direct rps':>11}{'off rps':>9}{'on rps':>9}"
+                f"{'direct p50':>12}{'added off':>11}{'added on':>10}"
+            )
+            for number in range(1, args.rounds + 1):
+                direct = run_wrk(f"{upstream}/v1/messages", direct_script, c, s)
+                off = run_wrk(f"http://127.0.0.1:{plain}/v1/messages", proxy_script, c, s)
+                on = run_wrk(f"http://127.0.0.1:{recording}/v1/messages", proxy_script, c, s)
+                sent_to_recording += on.requests
+                rows.append((direct, off, on))
+                print(
+                    f"{number:<6}{direct.rps:>11.0f}{off.rps:>9.0f}{on.rps:>9.0f}"
+                    f"{direct.p50:>10.2f}ms{off.p50 - direct.p50:>9.2f}ms"
+                    f"{on.p50 - direct.p50:>8.2f}ms"
+                    + (
+                        f"  ({direct.errors + off.errors + on.errors} non-2xx!)"
+                        if any(load.errors for load in (direct, off, on))
+                        else ""
+                    )
+                )
+            added_off = statistics.median(off.p50 - direct.p50 for direct, off, _ in rows)
+            added_on = statistics.median(on.p50 - direct.p50 for direct, _, on in rows)
+            rps_off = statistics.median(off.rps for _, off, _ in rows)
+            rps_on = statistics.median(on.rps for _, _, on in rows)
+            print(
+                f"median added p50: off {added_off:.2f} ms, on {added_on:.2f} ms "
+                f"-> recording adds {100 * (added_on / added_off - 1):+.1f}% (target < +10%); "
+                f"throughput on/off {rps_on / rps_off:.2f}"
+            )
+        finally:
+            processes["recording"].send_signal(signal.SIGINT)  # a clean stop flushes the queue
+            try:
+                _, stderr = processes["recording"].communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                processes["recording"].kill()
+                stderr = ""
+            for name in ("plain", "fake"):
+                processes[name].terminate()
+                processes[name].wait(timeout=10)
+        stored = count_records(tierwise, db) - before
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+        print(f"records stored: {stored} of {sent_to_recording} requests completed ({last})")
+
+
+if __name__ == "__main__":
+    main()
