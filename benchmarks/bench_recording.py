@@ -26,10 +26,11 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_proxy import free_port, lua_script, wait_for  # noqa: E402
+from bench_proxy import free_port, lua_script, wait_for
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
@@ -91,7 +92,7 @@ def main() -> None:
         env = {**os.environ, "TIERWISE_DATA_DIR": str(directory / "data")}
         fake, plain, recording = free_port(), free_port(), free_port()
         upstream = f"http://127.0.0.1:{fake}"
-        processes = {
+        processes: dict[str, subprocess.Popen[Any]] = {
             "fake": subprocess.Popen(
                 [tierwise, "fake-anthropic", "--port", str(fake)], stderr=subprocess.DEVNULL
             ),
@@ -158,7 +159,10 @@ def main() -> None:
                 processes[name].wait(timeout=10)
         stored = count_records(tierwise, db) - before
         last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
-        print(f"records stored: {stored} of {sent_to_recording} requests completed ({last})")
+        print(
+            f"records stored: {stored} (wrk completed {sent_to_recording}; requests still in "
+            f"flight when a run ended are recorded but not counted by wrk) [{last}]"
+        )
 
 
 if __name__ == "__main__":
