@@ -9,7 +9,7 @@ $(BIN)/tierwise: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: venv demo test lint bench bench-proxy
+.PHONY: venv demo test lint bench bench-proxy chromium
 venv: $(BIN)/tierwise
 
 demo: venv
@@ -29,3 +29,9 @@ bench: venv
 bench-proxy: venv
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python benchmarks/bench_proxy.py
+
+# Headless Chromium and its driver (Debian's packages) for the dashboard's browser test.
+chromium:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	--no-install-recommends chromium chromium-driver)

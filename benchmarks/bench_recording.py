@@ -66,6 +66,21 @@ def run_wrk(url: str, script: Path, connections: int, seconds: int) -> Load:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(
+    pid: int, url: str, script: Path, connections: int, seconds: int
+) -> tuple[Load, float]:
+    """A wrk run against ``url`` and the CPU the process ``pid`` spent per request (µs)."""
+    before = cpu_seconds(pid)
+    load = run_wrk(url, script, connections, seconds)
+    return load, (cpu_seconds(pid) - before) / max(load.requests, 1) * 1e6
+
+
 def count_records(tierwise: str, db: str) -> int:
     output = subprocess.run(
         [tierwise, "db", "status", "--db", db, "--json"], capture_output=True, text=True, check=True
@@ -116,22 +131,40 @@ def main() -> None:
             proxy_script = lua_script("auto", False, directory)
             c, s = args.connections, args.seconds
             rows: list[tuple[Load, Load, Load]] = []
+            cpu_off: list[float] = []
+            cpu_on: list[float] = []
             sent_to_recording = 0
             print(f"concurrency {c}, {s} s per run, {args.rounds} rounds, recording to {db}")
             print(
                 f"{'round':<6}{'direct rps':>11}{'off rps':>9}{'on rps':>9}"
                 f"{'direct p50':>12}{'added off':>11}{'added on':>10}"
+                f"{'CPU/req off':>13}{'CPU/req on':>12}"
             )
             for number in range(1, args.rounds + 1):
                 direct = run_wrk(f"{upstream}/v1/messages", direct_script, c, s)
-                off = run_wrk(f"http://127.0.0.1:{plain}/v1/messages", proxy_script, c, s)
-                on = run_wrk(f"http://127.0.0.1:{recording}/v1/messages", proxy_script, c, s)
+                off, cpu = measured(
+                    processes["plain"].pid,
+                    f"http://127.0.0.1:{plain}/v1/messages",
+                    proxy_script,
+                    c,
+                    s,
+                )
+                cpu_off.append(cpu)
+                on, cpu = measured(
+                    processes["recording"].pid,
+                    f"http://127.0.0.1:{recording}/v1/messages",
+                    proxy_script,
+                    c,
+                    s,
+                )
+                cpu_on.append(cpu)
                 sent_to_recording += on.requests
                 rows.append((direct, off, on))
                 print(
                     f"{number:<6}{direct.rps:>11.0f}{off.rps:>9.0f}{on.rps:>9.0f}"
                     f"{direct.p50:>10.2f}ms{off.p50 - direct.p50:>9.2f}ms"
                     f"{on.p50 - direct.p50:>8.2f}ms"
+                    f"{cpu_off[-1]:>11.0f}µs{cpu_on[-1]:>10.0f}µs"
                     + (
                         f"  ({direct.errors + off.errors + on.errors} non-2xx!)"
                         if any(load.errors for load in (direct, off, on))
@@ -146,6 +179,12 @@ def main() -> None:
                 f"median added p50: off {added_off:.2f} ms, on {added_on:.2f} ms "
                 f"-> recording adds {100 * (added_on / added_off - 1):+.1f}% (target < +10%); "
                 f"throughput on/off {rps_on / rps_off:.2f}"
+            )
+            off_cpu, on_cpu = statistics.median(cpu_off), statistics.median(cpu_on)
+            print(
+                f"median proxy CPU per request: off {off_cpu:.0f} µs, on {on_cpu:.0f} µs "
+                f"-> recording costs {on_cpu - off_cpu:.0f} µs of CPU per request "
+                f"({100 * (on_cpu / off_cpu - 1):+.1f}%), whichever thread spends it"
             )
         finally:
             processes["recording"].send_signal(signal.SIGINT)  # a clean stop flushes the queue

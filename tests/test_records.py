@@ -242,9 +242,9 @@ def test_a_fallback_keeps_every_attempt_and_the_caller_name() -> None:
     assert record.served_model == "claude-sonnet-5-5"
     assert record.attempts == (
         {"model": "claude-opus-5-5", "status": 529, "error_type": "overloaded_error",
-         "latency": 0.25, "retries": 1},
+         "latency": 0.25, "retries": 1, "kind": "first"},
         {"model": "claude-sonnet-5-5", "status": 200, "error_type": None, "latency": 0.5,
-         "retries": 0},
+         "retries": 0, "kind": "fallback"},
     )  # fmt: skip
     assert record.caller == "team-payments"
     assert record.task_type == "architect"

@@ -32,6 +32,8 @@ _EXPORTS = {
     "Catalog": "tierwise.catalog",
     "load_catalog": "tierwise.catalog",
     "default_catalog": "tierwise.catalog",
+    "orchestrate": "tierwise.orchestration",
+    "aorchestrate": "tierwise.orchestration",
 }
 
 __all__ = [
@@ -49,11 +51,13 @@ __all__ = [
     "TierwiseError",
     "Usage",
     "Verdict",
+    "aorchestrate",
     "baseline_cost",
     "cost",
     "default_catalog",
     "load_catalog",
     "load_policy",
+    "orchestrate",
     "recommend",
     "savings",
 ]
@@ -63,6 +67,7 @@ if TYPE_CHECKING:
     from tierwise.client import Anthropic, AsyncAnthropic
     from tierwise.decision import Action, Decision, RouteRequest, Verdict
     from tierwise.errors import TierwiseError
+    from tierwise.orchestration import aorchestrate, orchestrate
     from tierwise.policy import Policy, load_policy
     from tierwise.pricing import Cost, baseline_cost, cost, savings
     from tierwise.router import Router

@@ -23,9 +23,15 @@ from rich.table import Table
 from tierwise.catalog import load_catalog
 from tierwise.decision import RouteRequest
 from tierwise.errors import InputError, TierwiseError
+from tierwise.evaluation.command import calibrate_command, eval_command
+from tierwise.learned.command import train_command
+from tierwise.orchestration.command import orchestrate_command
 from tierwise.policy import Policy, load_policy
 from tierwise.pricing import format_usd
 from tierwise.proxy.command import serve_command
+from tierwise.replay.command import replay_command
+from tierwise.report.command import report_command
+from tierwise.review.command import review_command
 from tierwise.router import Router
 from tierwise.selector import recommend as recommend_task
 from tierwise.store.command import db_app
@@ -136,9 +142,18 @@ def route(
         ),
     ],
     policy: PolicyOption = None,
+    router_file: Annotated[
+        Path | None,
+        typer.Option("--router", help="Route with a learned router file; rows get a 'score'."),
+    ] = None,
 ) -> None:
     """Route every row of a JSONL file; write one JSON line per row to stdout."""
-    router = Router(_policy(policy))
+    if router_file is not None:
+        from tierwise.learned.batch import LearnedBatch
+
+        router: Router | LearnedBatch = LearnedBatch(router_file, _policy(policy))
+    else:
+        router = Router(_policy(policy))
     failures = 0
     write = sys.stdout.write
     for line_number, row in _read_jsonl(batch):
@@ -190,12 +205,14 @@ def _row_request(row: Any, line_number: int) -> RouteRequest:
     for key, value in hints.items():
         if value is not None and not isinstance(value, str):
             raise InputError(f"line {line_number}: {key!r} must be a string")
+    category = row.get("category")
     return RouteRequest(
         text=prompt,
         system=hints["system"] or "",
         task_type=hints["task_type"],
         domain=hints["domain"],
         user_tier=hints["user_tier"],
+        metadata={"category": category} if isinstance(category, str) else {},
     )
 
 
@@ -448,6 +465,13 @@ def _offline_demo(policy: Policy) -> None:
 
 app.command(name="serve")(serve_command)  # imports Starlette/uvicorn only when it runs
 app.add_typer(db_app, name="db")  # imports SQLAlchemy only when a db command runs
+app.command(name="eval")(_one_line_errors(eval_command))  # numpy only when it runs
+app.command(name="train")(_one_line_errors(train_command))  # scikit-learn only when it runs
+app.command(name="calibrate")(_one_line_errors(calibrate_command))
+app.command(name="orchestrate")(orchestrate_command)  # imports the SDK only when it runs
+app.command(name="report")(_one_line_errors(report_command))  # SQLAlchemy only when run
+app.command(name="review")(_one_line_errors(review_command))  # SQLAlchemy only when run
+app.command(name="replay")(_one_line_errors(replay_command))  # SQLAlchemy only when run
 
 
 @app.command(name="fake-anthropic")

@@ -28,6 +28,7 @@ The SDK is an optional dependency: ``pip install 'tierwise[sdk]'``.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -52,15 +53,23 @@ except ImportError as exc:
         "pip install 'tierwise[sdk]'"
     ) from exc
 
+from tierwise.cascade.client import AssistReport, ClientAssist
+from tierwise.client_outcome import Answered, CallTimer, StreamWatch, report_call
 from tierwise.decision import Decision
 from tierwise.dispatch import HINT_HEADERS, Hints, MessagesRouter, Routed, without_hint_metadata
 from tierwise.errors import InputError
+from tierwise.outcome import Outcome, OutcomeHook, ignore_outcome, notify
 from tierwise.policy import Policy, load_policy
 from tierwise.router import Router
+from tierwise.validators.checks import AnswerPredicate
 
-__all__ = ["Anthropic", "AsyncAnthropic", "decision_of", "routed_of"]
+if TYPE_CHECKING:
+    from tierwise.recorder import Recorder
+
+__all__ = ["Anthropic", "AsyncAnthropic", "decision_of", "report_of", "routed_of"]
 
 _ATTRIBUTE = "_tierwise_routed"
+_REPORT = "_tierwise_report"
 # Keyword arguments of the SDK methods that are not body fields: they pass through as given.
 _SDK_ONLY = frozenset(
     {
@@ -126,6 +135,33 @@ def _messages_router(
     if policy is not None:
         return MessagesRouter(Router(load_policy(policy)))
     return MessagesRouter(Router())
+
+
+def _recorder(record: bool | str, router: MessagesRouter) -> Recorder | None:
+    """A recorder on the chosen store, or ``None`` when not recording."""
+    if record is False:
+        return None
+    from tierwise.recorder import Recorder
+    from tierwise.records import policy_fingerprint
+    from tierwise.store import Store
+
+    store = Store(None if record is True else record)
+    return Recorder(store, policy_fingerprint=policy_fingerprint(router.policy))
+
+
+def _hooks(on_outcome: OutcomeHook | None, recorder: Recorder | None) -> OutcomeHook:
+    """One hook calling the caller's and the recorder's (each failure contained)."""
+    hooks = [hook for hook in (on_outcome, recorder.record if recorder else None) if hook]
+    if not hooks:
+        return ignore_outcome
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def both(outcome: Outcome) -> None:
+        for hook in hooks:
+            notify(hook, outcome)
+
+    return both
 
 
 # -- one call: from SDK keyword arguments to routed keyword arguments --------------------------
@@ -244,19 +280,133 @@ def _served(router: MessagesRouter, call: _Call, result: _ResponseT) -> _Respons
     return result
 
 
-def _tag_final(events: Iterator[Any], routed: Routed) -> Iterator[Any]:
+def _resend(call: _Call, routed: Routed) -> dict[str, Any]:
+    """The SDK keyword arguments that send ``routed`` (re-aimed by the classifier or the
+    cascade) with the caller's own SDK options."""
+    out = {k: v for k, v in call.kwargs.items() if k in _SDK_ONLY and k != "extra_body"}
+    params = _PARAMS["create"]
+    extra = {key: value for key, value in routed.body.items() if key not in params}
+    out.update({key: value for key, value in routed.body.items() if key in params})
+    if extra:
+        out["extra_body"] = extra
+    return out
+
+
+def _reported(router: MessagesRouter, message: _ResponseT, report: AssistReport) -> _ResponseT:
+    """Tag ``message`` with the request that produced it and the report of how it was made."""
+    served = report.served
+    if served is not None:
+        _attach(message, served)
+        router.record_served(served, served.model)
+    with contextlib.suppress(AttributeError, TypeError):  # SDK types take the attribute
+        object.__setattr__(message, _REPORT, report)
+    return message
+
+
+def report_of(obj: object) -> AssistReport | None:
+    """How a message from ``create`` was made: its attempts (escalations included), each
+    attempt's usage, cost and verdicts, and the classifier and judge calls; ``None`` for a
+    request that needed neither."""
+    report = getattr(obj, _REPORT, None)
+    return report if isinstance(report, AssistReport) else None
+
+
+def _tag_final(events: Iterator[Any], routed: Routed, timer: CallTimer) -> Iterator[Any]:
     """Pass a ``MessageStream``'s events through, tagging the final message as it completes."""
     for event in events:
+        timer.mark_first_byte()
         if getattr(event, "type", None) == "message_stop" and hasattr(event, "message"):
             _attach(event.message, routed)
         yield event
 
 
-async def _atag_final(events: AsyncIterator[Any], routed: Routed) -> AsyncIterator[Any]:
+async def _atag_final(
+    events: AsyncIterator[Any], routed: Routed, timer: CallTimer
+) -> AsyncIterator[Any]:
     async for event in events:
+        timer.mark_first_byte()
         if getattr(event, "type", None) == "message_stop" and hasattr(event, "message"):
             _attach(event.message, routed)
         yield event
+
+
+@dataclass(frozen=True, slots=True)
+class _Reporting:
+    """What reporting a call's outcome needs: the hook, the caller's arguments, the timer."""
+
+    hook: OutcomeHook
+    kwargs: Mapping[str, Any]
+    routed: Routed | None
+    timer: CallTimer
+
+    def done(
+        self,
+        answered: Answered | None = None,
+        report: AssistReport | None = None,
+        error: BaseException | None = None,
+        stream: bool = False,
+    ) -> None:
+        report_call(
+            self.hook,
+            kwargs=self.kwargs,
+            routed=self.routed,
+            timer=self.timer,
+            answered=answered,
+            report=report,
+            error=error,
+            stream=stream,
+        )
+
+    def watch(self, events: Iterator[Any], request_id: str | None) -> Iterator[Any]:
+        """A raw event stream (``create(stream=True)``), reported when it ends or closes."""
+        watch = StreamWatch(request_id)
+        error: BaseException | None = None
+        try:
+            for event in events:
+                self.timer.mark_first_byte()
+                watch.observe(event)
+                yield event
+        except Exception as exc:
+            error = exc
+            raise
+        finally:
+            self.done(watch.answered(), error=error, stream=True)
+
+    async def awatch(
+        self, events: AsyncIterator[Any], request_id: str | None
+    ) -> AsyncIterator[Any]:
+        watch = StreamWatch(request_id)
+        error: BaseException | None = None
+        try:
+            async for event in events:
+                self.timer.mark_first_byte()
+                watch.observe(event)
+                yield event
+        except Exception as exc:
+            error = exc
+            raise
+        finally:
+            self.done(watch.answered(), error=error, stream=True)
+
+    def stream_ended(
+        self, stream: MessageStream[Any] | AsyncMessageStream[Any], error: BaseException | None
+    ) -> None:
+        """A ``MessageStream`` left its ``with`` block: report what it received so far."""
+        snapshot = stream._current_snapshot_or_none()
+        answered = Answered.of_message(snapshot) if snapshot is not None else Answered()
+        answered.request_id = stream.request_id
+        self.done(answered, error=error, stream=True)
+
+
+def _reporting(client: Any, kwargs: Mapping[str, Any], call: _Call, timer: CallTimer) -> _Reporting:
+    return _Reporting(client.tierwise_on_outcome, kwargs, call.routed, timer)
+
+
+def _request_id_of(stream: object) -> str | None:
+    """Anthropic's request id of a raw ``Stream`` (from its response headers)."""
+    headers = getattr(getattr(stream, "response", None), "headers", None)
+    found = headers.get("request-id") if headers is not None else None
+    return found if isinstance(found, str) else None
 
 
 # -- the stream managers -------------------------------------------------------------------
@@ -272,18 +422,29 @@ class RoutedMessageStreamManager(MessageStreamManager[_FormatT], Generic[_Format
     """
 
     def __init__(
-        self, inner: MessageStreamManager[_FormatT], routed: Routed, router: MessagesRouter
+        self,
+        inner: MessageStreamManager[_FormatT],
+        routed: Routed,
+        router: MessagesRouter,
+        reporting: _Reporting,
     ) -> None:
         # The SDK manager is wrapped, not rebuilt: its request and output format stay its own.
         self._inner = inner
         self._routed = routed
         self._router = router
+        self._reporting = reporting
+        self._stream: MessageStream[_FormatT] | None = None
         _attach(self, routed)
 
     def __enter__(self) -> MessageStream[_FormatT]:
-        stream = self._inner.__enter__()
+        try:
+            stream = self._inner.__enter__()
+        except Exception as exc:
+            self._reporting.done(error=exc, stream=True)
+            raise
+        self._stream = stream
         _attach(stream, self._routed)
-        stream._iterator = _tag_final(stream._iterator, self._routed)
+        stream._iterator = _tag_final(stream._iterator, self._routed, self._reporting.timer)
         self._router.record_served(self._routed, self._routed.model)
         return stream
 
@@ -294,23 +455,36 @@ class RoutedMessageStreamManager(MessageStreamManager[_FormatT], Generic[_Format
         exc_tb: TracebackType | None,
     ) -> None:
         self._inner.__exit__(exc_type, exc, exc_tb)
+        if self._stream is not None:
+            self._reporting.stream_ended(self._stream, exc)
 
 
 class RoutedAsyncMessageStreamManager(AsyncMessageStreamManager[_FormatT], Generic[_FormatT]):
     """``RoutedMessageStreamManager`` for ``async with``."""
 
     def __init__(
-        self, inner: AsyncMessageStreamManager[_FormatT], routed: Routed, router: MessagesRouter
+        self,
+        inner: AsyncMessageStreamManager[_FormatT],
+        routed: Routed,
+        router: MessagesRouter,
+        reporting: _Reporting,
     ) -> None:
         self._inner = inner
         self._routed = routed
         self._router = router
+        self._reporting = reporting
+        self._stream: AsyncMessageStream[_FormatT] | None = None
         _attach(self, routed)
 
     async def __aenter__(self) -> AsyncMessageStream[_FormatT]:
-        stream = await self._inner.__aenter__()
+        try:
+            stream = await self._inner.__aenter__()
+        except Exception as exc:
+            self._reporting.done(error=exc, stream=True)
+            raise
+        self._stream = stream
         _attach(stream, self._routed)
-        stream._iterator = _atag_final(stream._iterator, self._routed)
+        stream._iterator = _atag_final(stream._iterator, self._routed, self._reporting.timer)
         self._router.record_served(self._routed, self._routed.model)
         return stream
 
@@ -321,6 +495,8 @@ class RoutedAsyncMessageStreamManager(AsyncMessageStreamManager[_FormatT], Gener
         exc_tb: TracebackType | None,
     ) -> None:
         await self._inner.__aexit__(exc_type, exc, exc_tb)
+        if self._stream is not None:
+            self._reporting.stream_ended(self._stream, exc)
 
 
 # -- the resources ---------------------------------------------------------------------------
@@ -343,15 +519,45 @@ class RoutedMessages(Messages):
     if not TYPE_CHECKING:  # untyped shims; the typed work is in _prepare and _served
 
         def create(self, **kwargs):
+            timer = CallTimer()
             call = self._routed_call("create", kwargs)
-            return _served(self.tierwise_router, call, super().create(**call.kwargs))
+            timer.mark_decided()
+            reporting = _reporting(self._client, kwargs, call, timer)
+            assist = self._client.tierwise_assist
+            report = None
+            try:
+                if call.routed is None or not assist.active(call.routed):
+                    result = _served(self.tierwise_router, call, super().create(**call.kwargs))
+                else:
+                    plain = self._client.with_options(max_retries=0)
+
+                    def answer(routed):
+                        return Messages.create(self, **_resend(call, routed))
+
+                    def ask(body, timeout):
+                        message = plain.messages.create(**body, timeout=timeout)
+                        return message.model_dump(mode="json")
+
+                    message, report = assist.run(call.routed, answer, ask)
+                    result = _reported(self.tierwise_router, message, report)
+            except Exception as exc:
+                reporting.done(error=exc, stream=kwargs.get("stream") is True)
+                raise
+            if isinstance(result, anthropic.Stream):  # create(stream=True): report at its end
+                result._iterator = reporting.watch(result._iterator, _request_id_of(result))
+            else:
+                reporting.done(Answered.of_message(result), report)
+            return result
 
         def stream(self, **kwargs):
+            timer = CallTimer()
             call = self._routed_call("stream", kwargs)
+            timer.mark_decided()
             manager = super().stream(**call.kwargs)
             if call.routed is None:
                 return manager
-            return RoutedMessageStreamManager(manager, call.routed, self.tierwise_router)
+            reporting = _reporting(self._client, kwargs, call, timer)
+            return RoutedMessageStreamManager(manager, call.routed, self.tierwise_router, reporting)
 
         def count_tokens(self, **kwargs):
             call = self._routed_call("count_tokens", kwargs)
@@ -374,15 +580,48 @@ class RoutedAsyncMessages(AsyncMessages):
     if not TYPE_CHECKING:
 
         async def create(self, **kwargs):
+            timer = CallTimer()
             call = self._routed_call("create", kwargs)
-            return _served(self.tierwise_router, call, await super().create(**call.kwargs))
+            timer.mark_decided()
+            reporting = _reporting(self._client, kwargs, call, timer)
+            assist = self._client.tierwise_assist
+            report = None
+            try:
+                if call.routed is None or not assist.active(call.routed):
+                    result = await super().create(**call.kwargs)
+                    result = _served(self.tierwise_router, call, result)
+                else:
+                    plain = self._client.with_options(max_retries=0)
+
+                    async def answer(routed):
+                        return await AsyncMessages.create(self, **_resend(call, routed))
+
+                    async def ask(body, timeout):
+                        message = await plain.messages.create(**body, timeout=timeout)
+                        return message.model_dump(mode="json")
+
+                    message, report = await assist.arun(call.routed, answer, ask)
+                    result = _reported(self.tierwise_router, message, report)
+            except Exception as exc:
+                reporting.done(error=exc, stream=kwargs.get("stream") is True)
+                raise
+            if isinstance(result, anthropic.AsyncStream):
+                result._iterator = reporting.awatch(result._iterator, _request_id_of(result))
+            else:
+                reporting.done(Answered.of_message(result), report)
+            return result
 
         def stream(self, **kwargs):
+            timer = CallTimer()
             call = self._routed_call("stream", kwargs)
+            timer.mark_decided()
             manager = super().stream(**call.kwargs)
             if call.routed is None:
                 return manager
-            return RoutedAsyncMessageStreamManager(manager, call.routed, self.tierwise_router)
+            reporting = _reporting(self._client, kwargs, call, timer)
+            return RoutedAsyncMessageStreamManager(
+                manager, call.routed, self.tierwise_router, reporting
+            )
 
         async def count_tokens(self, **kwargs):
             call = self._routed_call("count_tokens", kwargs)
@@ -399,7 +638,16 @@ class Anthropic(anthropic.Anthropic):
     """``anthropic.Anthropic`` whose ``messages`` route ``model="auto"`` (see the module doc).
 
     ``policy`` is a ``Policy`` or a policy file (default: the shipped policy); ``router`` a
-    ``Router`` or a ``MessagesRouter`` to share (its pins too). Every other argument is the SDK's.
+    ``Router`` or a ``MessagesRouter`` to share (its pins too). ``validators`` are Python checks
+    ``(answer, request) -> bool`` that the policy's ``callable`` validators name; when the
+    policy enables the classifier or escalation, ``messages.create`` runs them (``report_of``
+    tells what happened).
+
+    ``record=True`` writes a decision record for every ``create`` and ``stream``, like the
+    proxy, to ``TIERWISE_DATABASE_URL`` or the default SQLite file (a string: that SQLite path
+    or ``postgresql://`` URL); ``on_outcome`` is called with each call's ``Outcome``. Records
+    leave through the recorder's queue, never blocking a call; ``close()`` flushes them.
+    Every other argument is the SDK's.
     """
 
     def __init__(
@@ -407,19 +655,37 @@ class Anthropic(anthropic.Anthropic):
         *,
         policy: Policy | str | Path | None = None,
         router: Router | MessagesRouter | None = None,
+        validators: Mapping[str, AnswerPredicate] | None = None,
+        assist: ClientAssist | None = None,
+        on_outcome: OutcomeHook | None = None,
+        record: bool | str = False,
         **kwargs: Any,
     ) -> None:
         self.tierwise_router = _messages_router(policy, router)
+        self.tierwise_assist = assist or ClientAssist(self.tierwise_router, dict(validators or {}))
+        self.tierwise_recorder = _recorder(record, self.tierwise_router)
+        self.tierwise_on_outcome = _hooks(on_outcome, self.tierwise_recorder)
         super().__init__(**kwargs)
 
     @cached_property
     def messages(self) -> RoutedMessages:
         return RoutedMessages(self)
 
+    def close(self) -> None:
+        """Close the HTTP client and flush this client's records (copies share both)."""
+        super().close()
+        if self.tierwise_recorder is not None:
+            self.tierwise_recorder.close()
+
     if not TYPE_CHECKING:  # copies (with_options) keep the router and its pins
 
         def copy(self, *args, _extra_kwargs=None, **kwargs):
-            extra = {"router": self.tierwise_router, **(_extra_kwargs or {})}
+            extra = {
+                "router": self.tierwise_router,
+                "assist": self.tierwise_assist,
+                "on_outcome": self.tierwise_on_outcome,  # the recorder too, shared
+                **(_extra_kwargs or {}),
+            }
             return super().copy(*args, _extra_kwargs=extra, **kwargs)
 
         with_options = copy
@@ -433,19 +699,37 @@ class AsyncAnthropic(anthropic.AsyncAnthropic):
         *,
         policy: Policy | str | Path | None = None,
         router: Router | MessagesRouter | None = None,
+        validators: Mapping[str, AnswerPredicate] | None = None,
+        assist: ClientAssist | None = None,
+        on_outcome: OutcomeHook | None = None,
+        record: bool | str = False,
         **kwargs: Any,
     ) -> None:
         self.tierwise_router = _messages_router(policy, router)
+        self.tierwise_assist = assist or ClientAssist(self.tierwise_router, dict(validators or {}))
+        self.tierwise_recorder = _recorder(record, self.tierwise_router)
+        self.tierwise_on_outcome = _hooks(on_outcome, self.tierwise_recorder)
         super().__init__(**kwargs)
 
     @cached_property
     def messages(self) -> RoutedAsyncMessages:
         return RoutedAsyncMessages(self)
 
+    async def close(self) -> None:
+        """Close the HTTP client and flush this client's records (copies share both)."""
+        await super().close()
+        if self.tierwise_recorder is not None:
+            self.tierwise_recorder.close()  # a short wait for the writer thread at most
+
     if not TYPE_CHECKING:
 
         def copy(self, *args, _extra_kwargs=None, **kwargs):
-            extra = {"router": self.tierwise_router, **(_extra_kwargs or {})}
+            extra = {
+                "router": self.tierwise_router,
+                "assist": self.tierwise_assist,
+                "on_outcome": self.tierwise_on_outcome,  # the recorder too, shared
+                **(_extra_kwargs or {}),
+            }
             return super().copy(*args, _extra_kwargs=extra, **kwargs)
 
         with_options = copy

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from tierwise.catalog import Catalog, ModelSpec, default_catalog
@@ -28,6 +29,7 @@ from tierwise.errors import UnknownAliasError, UnknownModelError
 from tierwise.messages_parse import route_request_from_body
 from tierwise.pinning import ConversationPins, needs_pinning
 from tierwise.policy import Policy
+from tierwise.replay.inputs import Vocabulary
 from tierwise.router import DEFAULT_MAX_TOKENS, Router
 from tierwise.sanitize import accepts_prefill, has_prefill, sanitize_for
 from tierwise.tiers import Tier
@@ -103,6 +105,8 @@ class Routed:
     # ^ the caller's body minus hint metadata, before sanitising: what retarget() starts from
     request: RouteRequest | None = field(default=None, repr=False, compare=False)
     # ^ the routing view of the request (hints, turns, context size, judged text): for records
+    vocabulary: Vocabulary | None = field(default=None, repr=False, compare=False)
+    # ^ the words the policy looks for: the record keeps which were found, for replay
 
 
 class MessagesRouter:
@@ -129,6 +133,11 @@ class MessagesRouter:
     def policy(self) -> Policy:
         """The policy routing follows."""
         return self.router.policy
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """The policy's keyword phrases and definition markers, compiled once (for records)."""
+        return Vocabulary.of(self.policy.config)
 
     def known_aliases(self) -> list[str]:
         """The model names that ask for routing."""
@@ -166,6 +175,13 @@ class MessagesRouter:
         """``route`` for a ``/v1/messages/count_tokens`` body (no ``max_tokens``): the count is
         taken on the model the same request would be sent to."""
         request = route_request_from_body(body, hints, require_max_tokens=False)
+        return self._dispatch(body, request, api_version)
+
+    def route_request(
+        self, body: Mapping[str, Any], request: RouteRequest, *, api_version: str | None = None
+    ) -> Routed:
+        """``route`` for a request already parsed into ``request`` (replay builds it from a
+        record, and passes a body carrying only what dispatch reads)."""
         return self._dispatch(body, request, api_version)
 
     def retarget(self, routed: Routed, model: str, *, api_version: str | None = None) -> Routed:
@@ -240,6 +256,7 @@ class MessagesRouter:
                 api_version=api_version,
                 source_body=forwarded,
                 request=request,
+                vocabulary=self.vocabulary,
             )
         if not self.router.is_alias(requested):
             ceiling = self._spec(requested)  # rewrite mode: the requested tier is the ceiling
@@ -261,6 +278,7 @@ class MessagesRouter:
             api_version=api_version,
             source_body=forwarded,
             request=request,
+            vocabulary=self.vocabulary,
         )
 
     def _decide(self, request: RouteRequest) -> Decision:

@@ -13,9 +13,10 @@ leaves the cost ``None`` instead of failing the request.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tierwise.errors import PricingError
 from tierwise.pricing import Cost, cost
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("tierwise.outcome")
 
+AttemptKind = Literal["first", "retry", "fallback", "escalation"]
+
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
@@ -35,7 +38,9 @@ class Attempt:
     ``status`` is the last HTTP status from that model (``None`` if no response arrived);
     ``error_type`` is Anthropic's error type (or ``timeout_error`` / ``api_error`` for
     transport failures), ``None`` on success; ``latency`` is seconds from the first try to the
-    final status line, retries and their waits included.
+    final status line, retries and their waits included. ``kind`` says why it was made:
+    ``"first"``, ``"fallback"`` (the one before failed for capacity), ``"escalation"`` (the
+    one before answered but failed validation) or ``"retry"`` (the same model asked again).
     """
 
     model: str
@@ -43,6 +48,31 @@ class Attempt:
     error_type: str | None
     latency: float
     retries: int = 0
+    kind: AttemptKind = "first"
+    usage: Usage | None = None  # set once the answer was read (always for a served attempt)
+    cost: Cost | None = None  # ``usage`` priced on ``model``
+    verdicts: tuple[Mapping[str, Any], ...] = ()  # validators' verdicts on this answer
+
+    @property
+    def ok(self) -> bool:
+        """Whether the model answered 2xx (its answer may still have failed validation)."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingCall:
+    """A model call made to route or judge, not to answer: the classifier or a judge.
+
+    Its cost is part of the request's cost and is reported apart as the routing overhead.
+    ``error`` says why it gave no usable answer (``None``: it did).
+    """
+
+    purpose: Literal["classifier", "judge"]
+    model: str
+    latency: float
+    usage: Usage | None = None
+    cost: Cost | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +83,8 @@ class Outcome:
     to the served response's status line; ``ttfb`` from the request's arrival to the first body
     byte sent back. ``caller`` is the name of the proxy key used (never the key itself).
     ``error_type`` is set for any failure, including an ``event: error`` inside a 200 stream.
+    ``cost`` is the served answer's; ``total_cost`` adds the earlier attempts and the routing
+    calls (classifier, judges): what the request really spent, and what savings are net of.
     """
 
     request_id: str
@@ -72,6 +104,28 @@ class Outcome:
     total_latency: float
     caller: str | None = None
     error_type: str | None = None
+    routing_calls: tuple[RoutingCall, ...] = ()
+
+    @property
+    def routing_cost(self) -> Decimal:
+        """What the classifier and judge calls cost (zero when there were none)."""
+        return sum((c.cost.total for c in self.routing_calls if c.cost is not None), Decimal(0))
+
+    @property
+    def total_cost(self) -> Decimal | None:
+        """Everything the request spent: the served answer, every earlier attempt that was
+        billed (answers that failed validation), and the routing calls. ``None`` when the
+        served answer cannot be priced."""
+        if self.cost is None:
+            return None
+        earlier = self.attempts[:-1] if self.served_model is not None else self.attempts
+        spent = sum((a.cost.total for a in earlier if a.cost is not None), Decimal(0))
+        return self.cost.total + spent + self.routing_cost
+
+    @property
+    def escalated(self) -> bool:
+        """Whether an answer failed validation and a higher tier was tried."""
+        return any(attempt.kind == "escalation" for attempt in self.attempts)
 
     @property
     def decision(self) -> Decision | None:
@@ -90,6 +144,16 @@ class Outcome:
 
 
 OutcomeHook = Callable[[Outcome], None]
+
+
+def label_attempts(attempts: Sequence[Attempt]) -> tuple[Attempt, ...]:
+    """``attempts`` with every unlabelled one after the first marked ``"fallback"``: a model
+    tried because the one before failed for capacity reasons (escalations are labelled where
+    they happen)."""
+    return tuple(
+        replace(attempt, kind="fallback") if index and attempt.kind == "first" else attempt
+        for index, attempt in enumerate(attempts)
+    )
 
 
 def ignore_outcome(outcome: Outcome) -> None:

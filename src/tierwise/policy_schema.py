@@ -7,14 +7,16 @@ table, keyword rules, domains, user tiers, context-size rules and the order of s
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tierwise.tiers import Tier
 
 StrategyName = Literal[
-    "task_type", "domain", "keywords", "brevity", "signals", "user_tier", "context_size", "default"
+    "task_type", "domain", "keywords", "brevity", "signals", "user_tier", "context_size", "default",
+    "learned",
 ]
 PositiveInt = Annotated[int, Field(gt=0)]
 DEFAULT_STRATEGIES: tuple[StrategyName, ...] = (
@@ -176,6 +178,146 @@ class LimitsConfig(_Strict):
     max_prompt_chars: PositiveInt = 8_000_000
 
 
+CLASSIFIER_PROMPT = (
+    "You grade programming tasks for a model router. Reply with exactly one word:\n"
+    "SIMPLE - mechanical work a small model does well (format, convert, extract, rename);\n"
+    "STANDARD - ordinary engineering (implement, test, review, explain, debug);\n"
+    "COMPLEX - deep reasoning (architecture, hard bugs, security audits, proofs).\n\n"
+    "Task:\n{text}"
+)
+JUDGE_PROMPT = (
+    "You check whether an answer does what the task asked. Reply with JSON only: "
+    '{"verdict": "pass" or "fail", "confidence": a number from 0 to 1}.'
+)
+ValidatorKind = Literal[
+    "non_empty", "stop_reason", "json", "json_schema", "regex", "tool_args", "callable", "judge"
+]
+
+
+class ClassifierConfig(_Strict):
+    """The LLM classifier: a small model grades the task (SIMPLE / STANDARD / COMPLEX).
+
+    ``mode = "unsure"`` (heuristic-first) asks it only when the local strategies are unsure:
+    the tier was decided by one of ``unsure_strategies`` (by default the ``default`` fallback
+    and the ``brevity`` guess). ``"always"`` asks it for every routed request unless the caller
+    named a task type. Any failure (timeout, error, open circuit, unknown label) passes.
+    """
+
+    enabled: bool = False
+    mode: Literal["unsure", "always"] = "unsure"
+    unsure_strategies: list[str] = Field(default_factory=lambda: ["default", "brevity"])
+    tier: Tier = Tier.HAIKU
+    model: str | None = None  # a concrete model id instead of the tier's
+    timeout: float = Field(default=1.0, gt=0, le=60)  # seconds, the whole call
+    max_tokens: PositiveInt = 5
+    max_chars: PositiveInt = 4000  # of the judged text sent (its head)
+    prompt: str = CLASSIFIER_PROMPT
+    labels: dict[str, Tier] = Field(
+        default_factory=lambda: {
+            "SIMPLE": Tier.HAIKU,
+            "STANDARD": Tier.SONNET,
+            "COMPLEX": Tier.OPUS,
+        }
+    )
+    failures_to_open: PositiveInt = 3  # consecutive failures that open the circuit
+    cooldown: float = Field(default=30.0, gt=0)  # seconds the circuit stays open
+    cache_size: int = Field(default=1024, ge=0)  # answers kept, keyed by a hash of the text
+
+    @field_validator("prompt")
+    @classmethod
+    def _has_text(cls, value: str) -> str:
+        if "{text}" not in value:
+            raise ValueError("the prompt must contain {text}, where the task goes")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, Tier]) -> dict[str, Tier]:
+        if not value:
+            raise ValueError("at least one label is needed")
+        return {label.strip().upper(): tier for label, tier in value.items()}
+
+
+class ValidatorSpec(_Strict):
+    """One check on an answer; which options apply depends on ``kind``.
+
+    ``stop_reason``: fails on ``stop_reasons``. ``json``: the text parses (a fenced block too).
+    ``json_schema``: it also matches ``json_schema``. ``regex``: ``pattern`` is found (or, with
+    ``must_match = false``, is not). ``tool_args``: every tool call's input matches its tool's
+    ``input_schema``. ``callable``: the Python function registered under ``name`` with the
+    library client. ``judge``: a cheap model's verdict, failing below ``threshold``.
+    """
+
+    kind: ValidatorKind
+    stop_reasons: list[str] = Field(default_factory=lambda: ["max_tokens", "refusal"])
+    json_schema: dict[str, Any] | None = None
+    pattern: str | None = None
+    must_match: bool = True
+    name: str | None = None
+    tier: Tier = Tier.HAIKU  # the judge's tier
+    threshold: float = Field(default=0.7, ge=0, le=1)
+    max_tokens: PositiveInt = 64  # the judge's answer
+
+    @model_validator(mode="after")
+    def _options(self) -> ValidatorSpec:
+        if self.kind == "json_schema" and self.json_schema is None:
+            raise ValueError("a json_schema validator needs json_schema")
+        if self.kind == "regex":
+            if self.pattern is None:
+                raise ValueError("a regex validator needs pattern")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+        if self.kind == "callable" and not self.name:
+            raise ValueError("a callable validator needs name")
+        return self
+
+
+class EscalationConfig(_Strict):
+    """The cascade: try the decided tier, check the answer, climb the ladder on failure.
+
+    ``validators`` maps task types to checks; ``"*"`` applies to every request and a task
+    type's list adds to it. Streaming requests either buffer each attempt (``"buffer"``: the
+    caller sees no byte until an answer passes) or are never escalated (``"no-escalation"``).
+    """
+
+    enabled: bool = False
+    max_tier: Tier = Tier.OPUS
+    stream: Literal["buffer", "no-escalation"] = "no-escalation"
+    judge_prompt: str = JUDGE_PROMPT
+    judge_timeout: float = Field(default=10.0, gt=0)  # seconds; a late judge passes the answer
+    validators: dict[str, list[ValidatorSpec]] = Field(
+        default_factory=lambda: {
+            "*": [ValidatorSpec(kind="non_empty"), ValidatorSpec(kind="stop_reason")]
+        }
+    )
+
+
+class OrchestratorConfig(_Strict):
+    """Orchestrator-worker: a strong model plans, the policy routes each subtask."""
+
+    tier: Tier = Tier.OPUS  # plans and synthesises
+    max_subtasks: PositiveInt = 8
+    concurrency: PositiveInt = 4
+    plan_max_tokens: PositiveInt = 2048
+    worker_max_tokens: PositiveInt = 4096
+    synthesize: bool = True
+    plan_retries: int = Field(default=1, ge=0, le=3)  # new plans asked for after invalid JSON
+
+
+class LearnedConfig(_Strict):
+    """The learned router (``tierwise train``): its file and one threshold per rung.
+
+    A prompt goes to the cheapest tier whose rung score (the router's probability that a tier
+    above it is needed) is below that tier's threshold; a tier without a threshold uses 0.5.
+    ``tierwise calibrate`` picks thresholds for a target retention, top-tier share or budget.
+    """
+
+    router: str | None = None  # path of the router JSON file
+    thresholds: dict[Tier, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+
+
 class PolicyConfig(_Strict):
     """A whole policy file."""
 
@@ -194,6 +336,10 @@ class PolicyConfig(_Strict):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     proxy: ProxyConfig = Field(default_factory=ProxyConfig)
     aliases: list[str] = Field(default_factory=lambda: ["auto"])
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
+    learned: LearnedConfig = Field(default_factory=LearnedConfig)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> PolicyConfig:
@@ -210,6 +356,13 @@ class PolicyConfig(_Strict):
             for name in names:
                 if name not in self.routes:
                     raise ValueError(f"{field_name} names task type {name!r}, which has no route")
+        for name in self.escalation.validators:
+            if name != "*" and name not in self.routes:
+                raise ValueError(
+                    f"escalation.validators names task type {name!r}, which has no route"
+                )
         if len(set(self.strategies)) != len(self.strategies):
             raise ValueError("strategies must not repeat")
+        if "learned" in self.strategies and not self.learned.router:
+            raise ValueError("the learned strategy needs learned.router (a router file)")
         return self

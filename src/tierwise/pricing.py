@@ -8,7 +8,7 @@ needs it, ``UnknownPriceError`` names the model and the line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, localcontext
 
 from tierwise.catalog import Catalog, ModelSpec, PriceLine, PriceSheet, default_catalog
@@ -35,18 +35,23 @@ class Cost:
     batch: bool = False
     us_geo: bool = False
     fast: bool = False
+    _total: Decimal = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # summed once: records, metrics and reports read the total several times per request
+        with localcontext(_EXACT):
+            lines = self.input + self.cache_write_5m + self.cache_write_1h + self.cache_read
+            object.__setattr__(self, "_total", lines + self.output)
 
     @property
     def total(self) -> Decimal:
         """The exact sum of the lines."""
-        with localcontext(_EXACT):
-            lines = self.input + self.cache_write_5m + self.cache_write_1h + self.cache_read
-            return lines + self.output
+        return self._total
 
     @property
     def total_micro_usd(self) -> int:
         """The total in millionths of a dollar, rounded half up (for integer storage)."""
-        return int(self.total.scaleb(6).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return int(self._total.scaleb(6).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
     def usd(self, places: int = 6) -> str:
         """The total for display, e.g. ``$0.012345``."""

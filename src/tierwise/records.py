@@ -23,8 +23,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
+
+from tierwise.usage import Usage
 
 if TYPE_CHECKING:
     from tierwise.outcome import Attempt, Outcome
@@ -42,8 +44,10 @@ __all__ = [
 DEFAULT_PROMPT_CAP = 8_000  # characters of prompt text kept when prompts are stored
 TRUNCATED = "\n[... truncated by tierwise]"
 TEXT_CAP = 256  # caller-chosen short strings (hints, user id, model names) are cut here
-_DECIMALS = ("cost_usd", "baseline_cost_usd", "savings_usd")
+_DECIMALS = ("cost_usd", "baseline_cost_usd", "savings_usd", "routing_cost_usd")
 _JSON_LISTS = ("trace", "attempts", "validator_verdicts")
+# ``Usage``'s fields, read one by one (``dataclasses.asdict`` deep-copies: ten times slower)
+_USAGE_FIELDS = tuple(field.name for field in fields(Usage))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,11 @@ class DecisionRecord:
     validator_verdicts: tuple[dict[str, Any], ...] = ()
     quality_score: float | None = None
     prompt: str | None = None  # only when storing prompts was opted into
+    # the classifier's and judges' share of cost_usd (the routing overhead)
+    routing_cost_usd: Decimal | None = None
+    routing_cost_micro_usd: int | None = None
+    # what routing read besides the hints (features, keyword evidence, body facts): for replay
+    routing_inputs: dict[str, Any] | None = None
 
     @classmethod
     def from_outcome(
@@ -118,6 +127,8 @@ class DecisionRecord:
     ) -> DecisionRecord:
         """The record of ``outcome``. ``finished_at`` is when the response ended (default: now);
         the record's ``time`` is that minus the request's total latency."""
+        from tierwise.outcome import label_attempts
+
         finished = finished_at if finished_at is not None else datetime.now(UTC)
         started = _utc(finished) - timedelta(seconds=max(outcome.total_latency, 0.0))
         routed = outcome.routed
@@ -125,13 +136,15 @@ class DecisionRecord:
         request = routed.request if routed is not None else None
         hint_task = request.task_type if request is not None else None
         usage = outcome.usage
-        cost, baseline = outcome.cost, outcome.baseline_cost
-        savings = baseline.total - cost.total if cost is not None and baseline is not None else None
+        total, baseline = outcome.total_cost, outcome.baseline_cost
+        total_micro = micro_usd(total) if total is not None else None
+        savings = baseline.total - total if total is not None and baseline is not None else None
         savings_micro = (
-            baseline.total_micro_usd - cost.total_micro_usd
-            if cost is not None and baseline is not None
+            baseline.total_micro_usd - total_micro
+            if total_micro is not None and baseline is not None
             else None
         )
+        routing_cost = outcome.routing_cost if outcome.routing_calls else None
         prompt = None
         if store_prompt and request is not None and request.text:
             prompt = cap_text(request.text, prompt_cap)
@@ -169,8 +182,8 @@ class DecisionRecord:
             cache_read_tokens=usage.cache_read_tokens if usage is not None else None,
             output_tokens=usage.output_tokens if usage is not None else None,
             thinking_tokens=usage.thinking_tokens if usage is not None else None,
-            cost_usd=cost.total if cost is not None else None,
-            cost_micro_usd=cost.total_micro_usd if cost is not None else None,
+            cost_usd=total,
+            cost_micro_usd=total_micro,
             baseline_model=outcome.baseline_model,
             baseline_cost_usd=baseline.total if baseline is not None else None,
             baseline_cost_micro_usd=baseline.total_micro_usd if baseline is not None else None,
@@ -180,9 +193,17 @@ class DecisionRecord:
             upstream_latency=outcome.upstream_latency,
             ttfb=outcome.ttfb,
             total_latency=outcome.total_latency,
-            attempts=tuple(_attempt(a) for a in outcome.attempts),
+            attempts=tuple(_attempt(a) for a in label_attempts(outcome.attempts)),
             fell_back=outcome.fell_back,
+            validator_verdicts=tuple(
+                {"attempt": index, "model": a.model, **verdict}
+                for index, a in enumerate(outcome.attempts)
+                for verdict in a.verdicts
+            ),
             prompt=prompt,
+            routing_cost_usd=routing_cost,
+            routing_cost_micro_usd=micro_usd(routing_cost) if routing_cost is not None else None,
+            routing_inputs=_routing_inputs(outcome),
         )
 
     # -- plain forms: a row for the store, a JSON line for the spool --------------------------
@@ -260,14 +281,43 @@ def cap_text(text: str, cap: int) -> str:
     return text[: cap - len(TRUNCATED)] + TRUNCATED
 
 
+def micro_usd(amount: Decimal) -> int:
+    """``amount`` in whole millionths of a dollar, rounded half up (as ``Cost`` rounds)."""
+    return int(amount.scaleb(6).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def _attempt(attempt: Attempt) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "model": attempt.model,
         "status": attempt.status,
         "error_type": attempt.error_type,
         "latency": round(attempt.latency, 6),
         "retries": attempt.retries,
+        "kind": attempt.kind,
     }
+    if attempt.usage is not None:
+        out["usage"] = {name: getattr(attempt.usage, name) for name in _USAGE_FIELDS}
+    if attempt.cost is not None:
+        out["cost_usd"] = format(attempt.cost.total, "f")
+        out["cost_micro_usd"] = attempt.cost.total_micro_usd
+    if attempt.verdicts:
+        out["verdicts"] = [dict(verdict) for verdict in attempt.verdicts]
+    return out
+
+
+def _routing_inputs(outcome: Outcome) -> dict[str, Any] | None:
+    """The routing inputs replay needs (``tierwise.replay.inputs``); ``None`` when the request
+    was not parsed for routing, or when capturing them failed (a record is never lost for it)."""
+    routed = outcome.routed
+    if routed is None or routed.request is None or routed.vocabulary is None:
+        return None
+    from tierwise.replay.inputs import RoutingInputs
+
+    try:
+        inputs = RoutingInputs.capture(routed.request, routed.source_body, routed.vocabulary)
+    except Exception:
+        return None
+    return inputs.as_json()
 
 
 def _context_tokens(outcome: Outcome) -> int | None:

@@ -34,7 +34,11 @@ class Router:
     def decide(self, request: RouteRequest) -> Decision:
         """The decision for one request; raises ``InputError`` for input that cannot be routed."""
         self._check(request)
-        features = PromptFeatures.of(request)
+        return self.decide_with(request, PromptFeatures.of(request))
+
+    def decide_with(self, request: RouteRequest, features: PromptFeatures) -> Decision:
+        """The decision for ``request`` given its already computed ``features`` (replay passes
+        the features recorded with a request whose text was not kept)."""
         so_far = SoFar()
         trace: list[Verdict] = []
         decisive: Verdict | None = None
@@ -111,6 +115,7 @@ class Router:
             trace=tuple(trace),
             baseline_model=self._baseline(request),
             task_type=so_far.task_type,
+            score=decisive.score if decisive else None,  # a scoring strategy's (learned)
             context_tokens=features.context_tokens,
         )
 

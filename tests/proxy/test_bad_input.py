@@ -40,6 +40,8 @@ def test_malformed_json_is_a_400(proxy: Proxy) -> None:
     assert response.headers["x-tierwise-reason"] == "refused: invalid_request_error"
     assert response.headers["x-tierwise-model"] == "none"
     assert response.headers["x-tierwise-decision-us"] == "0"
+    # the proxy's own request id: in the error body and the header that keys the record
+    assert response.headers["x-tierwise-request-id"] == error_of(response)["request_id"]
     assert len(proxy.fake.log) == 0
 
 

@@ -1,10 +1,7 @@
-"""Fixtures for the store's tests: a SQLite file per test, and a private PostgreSQL server.
-
-The PostgreSQL server is started once per test session (``initdb`` + ``pg_ctl`` in a temp
-directory, see ``pgcluster``) and each test gets a new empty database on it. Tests may stop and
-start the server; the fixture starts it again if a test leaves it stopped. Without the
-PostgreSQL binaries (Debian: ``apt-get install postgresql``) those tests skip, naming the
-missing binary.
+"""Fixtures for the store's tests: a SQLite file per test, and a database on the private
+PostgreSQL server (``pg_cluster`` and ``pg_url`` are in ``tests/conftest.py``, shared with the
+report's tests; see ``pgcluster``). Tests may stop and start the server; ``pg_url`` starts it
+again if a test leaves it stopped.
 """
 
 from __future__ import annotations
@@ -18,34 +15,8 @@ import pytest
 from tierwise.records import DecisionRecord
 from tierwise.store import Store
 
-from .pgcluster import PgCluster, find_bindir, running_cluster
-
 BACKENDS = ("sqlite", "postgresql")
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    bindir, missing = find_bindir()
-    if bindir is None:
-        pytest.skip(
-            f"PostgreSQL tests need the '{missing}' binary (Debian: apt-get install postgresql; "
-            "or set TIERWISE_PG_BIN)"
-        )
-    with running_cluster(bindir) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
-    """A new empty database on the private server, as a plain ``postgresql://`` URL."""
-    if not pg_cluster.running():
-        pg_cluster.start()
-    name = pg_cluster.create_database()
-    yield pg_cluster.url(name)
-    if not pg_cluster.running():
-        pg_cluster.start()
-    pg_cluster.drop_database(name)
 
 
 @pytest.fixture

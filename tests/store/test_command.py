@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from tierwise.cli import app
 from tierwise.store import Store
+from tierwise.store.migrations import MIGRATIONS
 
 from .conftest import RecordFactory
 
@@ -37,7 +38,7 @@ def test_path_hides_a_postgresql_password() -> None:
 def test_migrate_then_status(store_url: str, make_record: RecordFactory) -> None:
     code, out, _ = run("status", "--db", store_url)
     assert code == 0, out
-    assert "pending:    m001_decisions" in out
+    assert f"pending:    {', '.join(m.name for m in MIGRATIONS)}" in out
     code, out, _ = run("migrate", "--db", store_url)
     assert code == 0
     assert "applied m001_decisions" in out
@@ -49,7 +50,8 @@ def test_migrate_then_status(store_url: str, make_record: RecordFactory) -> None
         store.spool().close()
     code, out, _ = run("status", "--db", store_url)
     assert code == 0
-    assert "schema:     1 migration(s) applied (latest: m001_decisions)" in out
+    latest = MIGRATIONS[-1].name
+    assert f"schema:     {len(MIGRATIONS)} migration(s) applied (latest: {latest})" in out
     assert "pending:    none" in out
     assert "records:    3" in out
     assert "spool:      2 record(s) in 1 file(s)" in out

@@ -14,6 +14,8 @@ from tierwise.store import Store
 from tierwise.store import migrations as m
 from tierwise.store.schema import decisions, migrations
 
+ALL = [migration.name for migration in m.MIGRATIONS]
+
 
 def _compiled(type_: object, conn: Connection) -> str:
     return type_.compile(dialect=conn.dialect)  # type: ignore[attr-defined, no-any-return]
@@ -21,8 +23,8 @@ def _compiled(type_: object, conn: Connection) -> str:
 
 def test_migrating_an_empty_database_gives_exactly_the_schema(store_url: str) -> None:
     with Store(store_url) as store:
-        assert store.status().pending == ("m001_decisions",)
-        assert store.migrate() == ["m001_decisions"]
+        assert store.status().pending == tuple(ALL)
+        assert store.migrate() == ALL
         with store.engine.connect() as conn:
             inspector = inspect(conn)
             reflected = {c["name"]: c for c in inspector.get_columns(decisions.name)}
@@ -48,11 +50,11 @@ def test_migrating_an_empty_database_gives_exactly_the_schema(store_url: str) ->
 
 def test_migrate_is_idempotent_and_records_what_ran(store_url: str) -> None:
     with Store(store_url) as store:
-        assert store.migrate() == ["m001_decisions"]
+        assert store.migrate() == ALL
         assert store.migrate() == []
         assert store.migrate() == []
         status = store.status()
-        assert status.applied == ("m001_decisions",)
+        assert status.applied == tuple(ALL)
         assert status.pending == ()
         assert status.unknown == ()
         assert status.records == 0
@@ -92,7 +94,7 @@ def test_concurrent_migrations_apply_once(store_url: str) -> None:
     for store in stores:
         store.close()
     assert errors == []
-    assert sorted(results) == [[], [], [], ["m001_decisions"]]
+    assert sorted(results) == [[], [], [], ALL]
 
 
 def test_a_failing_migration_leaves_nothing_behind(
@@ -108,7 +110,7 @@ def test_a_failing_migration_leaves_nothing_behind(
             store.migrate()
         with store.engine.connect() as conn:
             assert inspect(conn).get_table_names() == []  # the whole transaction rolled back
-        assert store.status().pending == ("m001_decisions", "m002_broken")
+        assert store.status().pending == (*ALL, "m002_broken")
 
 
 def test_migrations_from_a_newer_tierwise_are_reported(store: Store) -> None:

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tierwise.api_errors import error_type_for
+from tierwise.dashboard.routes import dashboard_routes
 from tierwise.dispatch import MessagesRouter
 from tierwise.outcome import OutcomeHook, ignore_outcome
 from tierwise.proxy.errors import ProxyError, error_json, new_request_id
@@ -28,6 +30,10 @@ from tierwise.proxy.models import model_infos, model_page
 from tierwise.proxy.settings import ProxySettings
 from tierwise.proxy.state import ProxyState
 from tierwise.upstream import Upstream
+
+if TYPE_CHECKING:
+    from tierwise.proxy.metrics import ProxyMetrics
+    from tierwise.store import Store
 
 _log = logging.getLogger("tierwise.proxy")
 
@@ -38,9 +44,23 @@ def create_app(
     *,
     upstream: Upstream | None = None,
     on_outcome: OutcomeHook = ignore_outcome,
+    metrics: ProxyMetrics | None = None,
+    store: Store | None = None,
 ) -> Starlette:
-    """The proxy as an ASGI app. The app owns ``upstream`` and closes it on shutdown."""
+    """The proxy as an ASGI app. The app owns ``upstream`` and closes it on shutdown.
+
+    With ``metrics``, the app serves them at ``/metrics`` and they count every outcome
+    ``on_outcome`` gets. With ``store`` (the recorder's), ``/dashboard`` reports on its records;
+    without it the dashboard says recording is off.
+    """
     settings = settings or ProxySettings()
+    extra_routes: list[Route] = []
+    if metrics is not None:  # prometheus_client is imported only when metrics are on
+        from tierwise.proxy.metrics import MetricsEndpoint, observed
+
+        on_outcome = observed(on_outcome, metrics)
+        endpoint = MetricsEndpoint(metrics, settings.client_keys)
+        extra_routes.append(Route("/metrics", endpoint.get, methods=["GET"]))
     state = ProxyState(router, upstream or Upstream(settings.upstream), settings, on_outcome)
     models = _ModelsEndpoint(state)
 
@@ -63,6 +83,8 @@ def create_app(
             Route("/v1/models/{model_id:path}", models.get, methods=["GET"]),
             Route("/", _root, methods=["GET", "HEAD"]),
             Route("/healthz", _health, methods=["GET"]),
+            *extra_routes,
+            *dashboard_routes(store, router.router, settings.client_keys),
         ],
         exception_handlers={
             HTTPException: _http_error,

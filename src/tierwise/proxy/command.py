@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from tierwise.policy import Policy
+    from tierwise.proxy.metrics import ProxyMetrics
     from tierwise.proxy.settings import ProxySettings
     from tierwise.recorder import Recorder
 
@@ -65,6 +66,13 @@ def serve_command(
         bool,
         typer.Option("--store-prompts", help="Also keep the prompt text (capped) in the records."),
     ] = False,
+    metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics/--no-metrics",
+            help="Serve Prometheus metrics at /metrics (client keys required when configured).",
+        ),
+    ] = True,
 ) -> None:
     """Run the routing proxy: point ANTHROPIC_BASE_URL at it and ask for model "auto"."""
     try:
@@ -79,6 +87,7 @@ def serve_command(
             db=db,
             record=record,
             store_prompts=store_prompts,
+            metrics=metrics,
         )
     except TierwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -119,6 +128,7 @@ def _build(
     db: str | None = None,
     record: bool = False,
     store_prompts: bool = False,
+    metrics: bool = False,
 ) -> tuple[Starlette, ProxySettings, list[str], Recorder | None]:
     from tierwise.dispatch import MessagesRouter
     from tierwise.outcome import ignore_outcome
@@ -143,8 +153,17 @@ def _build(
     router = MessagesRouter(Router(policy))
     recorder = _recorder(db, policy, store_prompts=store_prompts) if record else None
     hook = recorder.record if recorder is not None else ignore_outcome
-    app = create_app(router, settings, on_outcome=hook)
+    prometheus = _metrics(recorder) if metrics else None
+    store = recorder.store if recorder is not None else None
+    app = create_app(router, settings, on_outcome=hook, metrics=prometheus, store=store)
     return app, settings, list(policy.config.aliases), recorder
+
+
+def _metrics(recorder: Recorder | None) -> ProxyMetrics:
+    """The app's metrics; the app composes them with the recorder's hook."""
+    from tierwise.proxy.metrics import ProxyMetrics
+
+    return ProxyMetrics(recorder)
 
 
 def _recorder(db: str | None, policy: Policy, *, store_prompts: bool) -> Recorder:

@@ -7,10 +7,18 @@ or failure, and the final ``Outcome`` are both read from it, so they always agre
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from tierwise.dispatch import Routed
-from tierwise.outcome import Outcome, baseline_model_for, price
+from tierwise.outcome import (
+    Attempt,
+    Outcome,
+    RoutingCall,
+    baseline_model_for,
+    label_attempts,
+    price,
+)
 from tierwise.proxy.fallback import Trail
 from tierwise.proxy.headers import Header, tierwise_headers
 from tierwise.usage import Usage
@@ -28,6 +36,7 @@ class Exchange:
         "requested_model",
         "response_started",
         "routed",
+        "routing_calls",
         "started",
         "status",
         "stream",
@@ -53,17 +62,21 @@ class Exchange:
         self.upstream_latency: float | None = None
         self.ttfb: float | None = None
         self.response_started = False
+        self.routing_calls: list[RoutingCall] = []  # classifier and judge calls
 
     def tierwise_headers(self, reason: str | None = None) -> list[Header]:
-        """``x-tierwise-*`` for whatever stage the request reached."""
+        """``x-tierwise-*`` for whatever stage the request reached, and the request's id."""
         routed = self.trail.served or self.routed
-        return tierwise_headers(
+        headers = tierwise_headers(
             model=routed.model if routed else self.requested_model,
             tier=routed.tier.value if routed and routed.tier else None,
             reason=reason or (routed.reason if routed else "not routed"),
             decision_us=self.decision_us,
             fallback=self.trail.header,
         )
+        # the key of this request's decision record (``request-id`` is Anthropic's, relayed)
+        headers.append((b"x-tierwise-request-id", self.request_id.encode("ascii")))
+        return headers
 
     def outcome(self, endpoint: str) -> Outcome:
         """The ``Outcome`` of the finished request (costs computed here, after the response)."""
@@ -79,7 +92,7 @@ class Exchange:
             requested_model=self.requested_model,
             served_model=served_model,
             routed=self.routed,
-            attempts=tuple(self.trail.attempts),
+            attempts=self._attempts(served_model),
             usage=self.usage,
             cost=price(self.usage, served_model, self.body),
             baseline_cost=price(self.usage, baseline, self.body),
@@ -89,4 +102,14 @@ class Exchange:
             total_latency=time.perf_counter() - self.started,
             caller=self.caller,
             error_type=self.error_type,
+            routing_calls=tuple(self.routing_calls),
         )
+
+    def _attempts(self, served_model: str | None) -> tuple[Attempt, ...]:
+        """The attempts, labelled; the served one carries the usage and cost read at the end."""
+        attempts = list(label_attempts(self.trail.attempts))
+        if served_model is not None and attempts and attempts[-1].usage is None and self.usage:
+            attempts[-1] = replace(
+                attempts[-1], usage=self.usage, cost=price(self.usage, served_model, self.body)
+            )
+        return tuple(attempts)

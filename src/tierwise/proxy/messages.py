@@ -13,11 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
+from tierwise.cascade.core import plan_cascade
+from tierwise.cascade.proxy import MESSAGES_PATH, run_cascade
+from tierwise.classifier import Classifier, reroute, wants
+from tierwise.classifier.core import decode
 from tierwise.dispatch import Hints, Routed
 from tierwise.errors import InputError
 from tierwise.outcome import Attempt, notify
@@ -61,6 +66,8 @@ class MessagesEndpoint:
         self.state = state
         self.count_tokens = count_tokens
         self.endpoint = "count_tokens" if count_tokens else "messages"
+        enabled = state.router.policy.config.classifier.enabled and not count_tokens
+        self.classifier = Classifier(state.router.policy) if enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ex = Exchange(new_request_id())
@@ -112,6 +119,8 @@ class MessagesEndpoint:
             ex.decision_us = (time.perf_counter_ns() - began) // 1000
         ex.routed = routed
         forward = upstream_headers(raw_headers, server_key=state.settings.server_key)
+        if self.classifier is not None and wants(state.router, routed):
+            ex.routed = routed = await self._classify(ex, routed, forward)
         query = scope.get("query_string", b"")
         path = scope["path"] + ("?" + query.decode("latin-1") if query else "")
         try:
@@ -157,6 +166,19 @@ class MessagesEndpoint:
         version: str | None,
     ) -> UpstreamResponse:
         state = self.state
+        cascade = None if self.count_tokens or routed.stream else plan_cascade(state.router, routed)
+        if cascade is not None:
+            return await run_cascade(
+                cascade,
+                state.upstream,
+                path=path,
+                headers=forward,
+                raw=raw,
+                original=body,
+                api_version=version,
+                trail=ex.trail,
+                routing_calls=ex.routing_calls,
+            )
         if not self.count_tokens:
             _, response = await open_upstream(
                 state.router,
@@ -185,6 +207,24 @@ class MessagesEndpoint:
             Attempt(routed.model, response.status, None, response.latency, response.retries)
         )
         return response
+
+    async def _classify(self, ex: Exchange, routed: Routed, forward: list[Header]) -> Routed:
+        """Ask the LLM classifier; its verdict (a grade, or why it passed) joins the trace."""
+        assert self.classifier is not None
+        assert routed.request is not None
+        upstream = self.state.upstream
+
+        async def send(body: dict[str, Any]) -> Mapping[str, Any]:
+            content = encode(body)
+            response = await upstream.send(
+                "POST", MESSAGES_PATH, headers=forward, content=content, max_retries=0
+            )
+            return decode(response.body or b"")
+
+        result = await self.classifier.classify(routed.request.text, send)
+        if result.call is not None:
+            ex.routing_calls.append(result.call)
+        return reroute(self.state.router, routed, result.verdict)
 
     def _pin(self, ex: Exchange) -> None:
         served = ex.trail.served

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -109,7 +110,33 @@ def m001_decisions(conn: Connection) -> None:
     table.create(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("m001_decisions", m001_decisions),)
+def m002_routing_cost(conn: Connection) -> None:
+    """The routing overhead (classifier and judge calls) apart from the request's total cost."""
+    table = "tierwise_decisions"
+    columns: tuple[Column[Any], ...] = (
+        Column("routing_cost_usd", ExactDecimal()),
+        Column("routing_cost_micro_usd", BigInteger()),
+    )
+    for column in columns:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
+
+
+def m003_routing_inputs(conn: Connection) -> None:
+    """What routing read besides the hints (prompt features, keyword evidence, body facts), so
+    that ``tierwise replay`` can re-decide a request whose text was not kept."""
+    column: Column[Any] = Column(
+        "routing_inputs", JSON().with_variant(postgresql.JSONB(), "postgresql")
+    )
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE tierwise_decisions ADD COLUMN {column.name} {kind}"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("m001_decisions", m001_decisions),
+    Migration("m002_routing_cost", m002_routing_cost),
+    Migration("m003_routing_inputs", m003_routing_inputs),
+)
 
 
 def applied(conn: Connection) -> list[str]:

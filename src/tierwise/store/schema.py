@@ -150,6 +150,9 @@ decisions = Table(
     Column("validator_verdicts", json_list(), nullable=False),
     Column("quality_score", Double()),
     Column("prompt", Text()),
+    Column("routing_cost_usd", ExactDecimal()),  # m002: the classifier's and judges' share
+    Column("routing_cost_micro_usd", BigInteger()),
+    Column("routing_inputs", json_list()),  # m003: what replay re-decides from
     Index("ix_tierwise_decisions_time", "time"),
 )
 

@@ -387,7 +387,7 @@ class _CompiledInsert:
 
 
 def _bind(value: Any, process: Callable[[Any], Any] | None) -> Any:
-    return value if process is None or value is None else process(value)
+    return value if process is None else process(value)  # None too: JSON stores it as 'null'
 
 
 def _check_file_identity(engine: Engine, path: Path) -> None:

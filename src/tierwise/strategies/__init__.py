@@ -8,6 +8,7 @@ from tierwise.strategies.brevity import BrevityStrategy
 from tierwise.strategies.context_size import ContextSizeStrategy
 from tierwise.strategies.default import DefaultStrategy
 from tierwise.strategies.keywords import KeywordStrategy
+from tierwise.strategies.learned import LearnedStrategy
 from tierwise.strategies.signals import SignalsStrategy
 from tierwise.strategies.table import DomainStrategy, TaskTypeStrategy, UserTierStrategy
 
@@ -33,3 +34,5 @@ def build_strategy(name: StrategyName, config: PolicyConfig) -> Strategy:
             return ContextSizeStrategy(config.context)
         case "default":
             return DefaultStrategy(config.tiers.default)
+        case "learned":
+            return LearnedStrategy.from_config(config.learned)

@@ -117,14 +117,20 @@ class KeywordStrategy:
     name = "keywords"
     only_decides = True
 
-    def __init__(self, config: KeywordsConfig, routes: dict[str, Route]) -> None:
+    def __init__(
+        self, config: KeywordsConfig, routes: dict[str, Route], matcher: PhraseMatcher | None = None
+    ) -> None:
+        """``matcher`` replaces the one compiled from the rules' phrases (replay passes one that
+        answers from a record's keyword evidence); its needles' ``rule`` index ``config.rules``."""
         self._rules = config.rules
         self._routes = routes
         self._min_score = config.min_score
         self._repeat_bonus = config.repeat_bonus
         self._body_weight = config.body_weight
         self._max_extra = round(1 / config.repeat_bonus) if config.repeat_bonus else 0
-        self._matcher = PhraseMatcher.compile([rule.phrases for rule in config.rules])
+        if matcher is None:
+            matcher = PhraseMatcher.compile([rule.phrases for rule in config.rules])
+        self._matcher = matcher
 
     def evaluate(self, request: RouteRequest, features: PromptFeatures, so_far: SoFar) -> Verdict:
         hits = self._matcher.find(features)

@@ -1,0 +1,144 @@
+"""The cascade in the proxy: send, check, judge, climb; every attempt and call recorded.
+
+Each rung goes out through ``open_upstream``, so capacity failures still fall back within a
+rung. An answer that fails its checks is kept until a better one arrives: if the next rung
+cannot answer at all, the caller gets the last answer rather than an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import anyio
+
+from tierwise.cascade.core import Cascade
+from tierwise.classifier.core import decode
+from tierwise.dispatch import Routed
+from tierwise.outcome import RoutingCall, price
+from tierwise.proxy.fallback import Trail, encode, open_upstream
+from tierwise.proxy.headers import Header
+from tierwise.upstream import Upstream, UpstreamError, UpstreamResponse
+from tierwise.usage import Usage
+from tierwise.validators import CheckResult, read_judgement
+from tierwise.validators.judge import unavailable
+
+MESSAGES_PATH = "/v1/messages"
+
+
+async def run_cascade(
+    cascade: Cascade,
+    upstream: Upstream,
+    *,
+    path: str,
+    headers: Sequence[Header],
+    raw: bytes,
+    original: Mapping[str, Any],
+    api_version: str | None,
+    trail: Trail,
+    routing_calls: list[RoutingCall],
+) -> UpstreamResponse:
+    """The response to serve: the first that passes its checks, else the last one received.
+
+    ``current`` must not stream (a buffered stream is asked for as JSON; see ``proxy.sse``).
+    """
+    router = cascade.router
+    best: tuple[Routed, UpstreamResponse] | None = None
+    while True:
+        first = len(trail.attempts)
+        try:
+            served, response = await open_upstream(
+                router,
+                upstream,
+                cascade.current,
+                path=path,
+                headers=headers,
+                raw=raw,
+                original=original,
+                api_version=api_version,
+                trail=trail,
+            )
+        except UpstreamError:
+            _label(trail, first, cascade)
+            if best is None:
+                raise
+            trail.served = best[0]  # the higher rung could not answer: serve the last answer
+            return best[1]
+        cascade.current = served
+        best = served, response
+        try:
+            answer = decode(response.body or b"")
+        except ValueError:
+            _label(trail, first, cascade)
+            return response
+        judged = await _judge(cascade, answer, upstream, headers, routing_calls)
+        assessment = cascade.assess(answer, judged)
+        _label(trail, first, cascade, answer, assessment.as_dicts(), original)
+        if cascade.escalate(assessment) is None:
+            return response
+        trail.steps.append(cascade.steps[-1])
+
+
+def _label(
+    trail: Trail,
+    first: int,
+    cascade: Cascade,
+    answer: Mapping[str, Any] | None = None,
+    verdicts: tuple[dict[str, Any], ...] = (),
+    body: Mapping[str, Any] | None = None,
+) -> None:
+    """Mark the rung's first attempt with its kind; give its answered attempt usage, cost and
+    verdicts (later attempts of the rung are capacity fallbacks, labelled as such later)."""
+    attempts = trail.attempts
+    if first < len(attempts):
+        attempts[first] = dataclasses.replace(attempts[first], kind=cascade.kind)
+    if answer is None or not attempts:
+        return
+    last = attempts[-1]
+    usage = _usage(answer)
+    attempts[-1] = dataclasses.replace(
+        last, usage=usage, cost=price(usage, last.model, body), verdicts=verdicts
+    )
+
+
+async def _judge(
+    cascade: Cascade,
+    answer: Mapping[str, Any],
+    upstream: Upstream,
+    headers: Sequence[Header],
+    routing_calls: list[RoutingCall],
+) -> CheckResult | None:
+    body = cascade.judge_request(answer)
+    judge = cascade.checks.judge
+    if body is None or judge is None:
+        return None
+    timeout = cascade.router.policy.config.escalation.judge_timeout
+    started = time.perf_counter()
+    try:
+        with anyio.fail_after(timeout):
+            response = await upstream.send(
+                "POST", MESSAGES_PATH, headers=headers, content=encode(body), max_retries=0
+            )
+        verdict = decode(response.body or b"")
+    except (TimeoutError, UpstreamError, ValueError) as exc:
+        why = f"{type(exc).__name__}"
+        routing_calls.append(
+            RoutingCall("judge", judge.model, time.perf_counter() - started, error=why)
+        )
+        return unavailable(why)
+    usage = _usage(verdict)
+    latency = time.perf_counter() - started
+    routing_calls.append(
+        RoutingCall("judge", judge.model, latency, usage, price(usage, judge.model))
+    )
+    return read_judgement(judge, verdict)
+
+
+def _usage(answer: Mapping[str, Any]) -> Usage | None:
+    usage = answer.get("usage")
+    try:
+        return Usage.from_api(usage) if isinstance(usage, Mapping) else None
+    except ValueError:
+        return None

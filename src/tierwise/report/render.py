@@ -1,0 +1,130 @@
+"""The report in the terminal: the four measures, savings, projection, alerts, one breakdown.
+
+Alerts that fire come first, in red, so they are seen before any table.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tierwise.pricing import format_usd
+from tierwise.report.percentiles import Percentiles
+from tierwise.report.summary import Report
+
+__all__ = ["render"]
+
+_MICRO = Decimal(1).scaleb(-6)
+
+
+def render(report: Report, console: Console) -> None:
+    """Print ``report`` for a person."""
+    console.print(_header(report), soft_wrap=True)
+    if report.empty:
+        console.print(
+            f"no records in this period: nothing has been recorded in {escape(report.store)} "
+            "between these times (run requests through `tierwise serve` or `tierwise demo`, "
+            "or widen --since)",
+            soft_wrap=True,
+        )
+        return
+    for alert in report.alerts:
+        if alert.firing:
+            console.print(f"[bold red]ALERT[/bold red] [red]{escape(alert.message)}[/red]")
+    console.print(_summary(report))
+    if report.by is not None:
+        console.print(_breakdown(report))
+    calm = [alert for alert in report.alerts if not alert.firing]
+    for alert in calm:
+        console.print(f"[green]ok[/green] {escape(alert.message)}", soft_wrap=True)
+
+
+def _header(report: Report) -> str:
+    since = "the first record" if report.since is None else f"{report.since:%Y-%m-%d %H:%M}"
+    days = report.days
+    length = "" if days is None else f" ({days:,.1f} days)"
+    return (
+        f"[bold]tierwise report[/bold]: {since} → {report.until:%Y-%m-%d %H:%M} UTC{length}, "
+        f"from {escape(report.store)}"
+    )
+
+
+def _summary(report: Report) -> Table:
+    m = report.totals
+    table = Table(title="summary", show_header=False, title_justify="left")
+    table.add_column("measure", style="bold")
+    table.add_column("value")
+    table.add_row("requests", f"{m.requests:,} ({m.routed:,} routed, {m.errors:,} errors)")
+    table.add_row(
+        "cost per task",
+        f"{_money(m.cost_per_task_micro, 6)} routed vs "
+        f"{_money(m.baseline_cost_per_task_micro, 6)} on the baseline",
+    )
+    saved = "" if m.savings_pct is None else f" ({m.savings_pct:.1%})"
+    table.add_row(
+        "spend",
+        f"{_money(m.cost_micro, 4)} vs {_money(m.baseline_micro, 4)} on the baseline: "
+        f"saved {_money(m.savings_micro, 4)}{saved}",
+    )
+    table.add_row(
+        "projected monthly",
+        f"{_money(report.projected_monthly_micro(), 2)} vs "
+        f"{_money(report.projected_monthly_micro(baseline=True), 2)} on the baseline",
+    )
+    retention = report.quality_retention
+    table.add_row(
+        "quality",
+        "no scored requests yet"
+        if retention is None
+        else f"{retention:.1%} of the baseline's ({m.quality_scored:,} scored)",
+    )
+    table.add_row(
+        "escalation rate",
+        "-"
+        if m.escalation_rate is None
+        else f"{m.escalation_rate:.1%} ({m.escalations:,} of {m.routed:,} routed)",
+    )
+    table.add_row(
+        "fallbacks", "-" if m.fallback_rate is None else f"{m.fallback_rate:.1%} ({m.fallbacks:,})"
+    )
+    table.add_row("routing overhead", _percentiles(report.overhead))
+    table.add_row("upstream latency", _percentiles(report.upstream))
+    return table
+
+
+def _breakdown(report: Report) -> Table:
+    table = Table(title=f"by {report.by}", title_justify="left")
+    table.add_column(report.by or "key", no_wrap=True)
+    for name in ("requests", "cost", "baseline", "saved", "per task", "baseline/task"):
+        table.add_column(name, justify="right")
+    table.add_column("escalation", justify="right")
+    table.add_column("quality", justify="right")
+    for group in report.groups:
+        m = group.measures
+        saved = "" if m.savings_pct is None else f" ({m.savings_pct:.0%})"
+        table.add_row(
+            escape(group.key) if group.key is not None else "[dim](none)[/dim]",
+            f"{m.requests:,}",
+            _money(m.cost_micro, 4),
+            _money(m.baseline_micro, 4),
+            _money(m.savings_micro, 4) + saved,
+            _money(m.cost_per_task_micro, 6),
+            _money(m.baseline_cost_per_task_micro, 6),
+            "-" if m.escalation_rate is None else f"{m.escalation_rate:.1%}",
+            "-" if m.quality_mean is None else f"{m.quality_mean:.1%}",
+        )
+    return table
+
+
+def _percentiles(values: Percentiles) -> str:
+    if values.p50 is None:
+        return "not measured"
+    parts = zip(("p50", "p95", "p99"), (values.p50, values.p95, values.p99), strict=True)
+    return " · ".join(f"{name} {value:,.2f} ms" for name, value in parts if value is not None)
+
+
+def _money(micro: int | Decimal | None, places: int) -> str:
+    return "-" if micro is None else format_usd(Decimal(micro) * _MICRO, places)

@@ -1,0 +1,104 @@
+"""Shared pieces for the classifier, cascade and orchestrator tests: policies and helpers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tierwise.dispatch import MessagesRouter
+from tierwise.outcome import Outcome
+from tierwise.policy import Policy, load_policy
+from tierwise.proxy import ProxyServer, ProxySettings, create_app
+from tierwise.proxy.messages import MessagesEndpoint
+from tierwise.router import Router
+from tierwise.testing import FakeAnthropicServer, RecordedRequest
+from tierwise.upstream import RetryPolicy, UpstreamConfig
+
+HAIKU, SONNET, OPUS = "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"
+CONVERT = "Convert this YAML to JSON:\nservice:\n  name: billing\n  replicas: 3"
+VAGUE = "Hello there, what do you think about it"  # brevity decides: the router is unsure
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def shared_fake() -> Iterator[FakeAnthropicServer]:
+    with FakeAnthropicServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(shared_fake: FakeAnthropicServer) -> FakeAnthropicServer:
+    shared_fake.reset()
+    return shared_fake
+
+
+def policy_with(tmp_path: Path, toml: str) -> Policy:
+    """The default policy with ``toml`` merged over it."""
+    path = tmp_path / "policy.toml"
+    path.write_text('extends = "default"\n' + toml, encoding="utf-8")
+    return load_policy(path)
+
+
+def is_classifier(request: RecordedRequest) -> bool:
+    body = request.body or {}
+    content = str((body.get("messages") or [{}])[0].get("content", ""))
+    return content.startswith("You grade programming tasks")
+
+
+def answers(fake: FakeAnthropicServer) -> list[str]:
+    """The models asked for answers (classifier calls left out), in order."""
+    return [r.model or "" for r in fake.log.snapshot() if not is_classifier(r)]
+
+
+FAST = RetryPolicy(max_retries=1, retries_before_fallback=0, base_delay=0.001, max_delay=0.002)
+
+
+@dataclass
+class RunningProxy:
+    """A proxy on a real socket, and the outcomes it reported."""
+
+    server: ProxyServer
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def endpoint(self) -> MessagesEndpoint:
+        """The ``/v1/messages`` handler (to reach its classifier)."""
+        app: Any = self.server.app
+        found = next(r.endpoint for r in app.routes if getattr(r, "path", "") == "/v1/messages")
+        assert isinstance(found, MessagesEndpoint)
+        return found
+
+    def wait_outcomes(self, count: int = 1, timeout: float = 5.0) -> list[Outcome]:
+        deadline = time.monotonic() + timeout
+        while len(self.outcomes) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} outcomes, got {len(self.outcomes)}")
+            time.sleep(0.002)
+        return list(self.outcomes)
+
+
+@contextmanager
+def running_proxy(fake: FakeAnthropicServer, policy: Policy | None) -> Iterator[RunningProxy]:
+    """The proxy with ``policy`` in front of ``fake``."""
+    settings = ProxySettings(upstream=UpstreamConfig(base_url=fake.url, retry=FAST))
+    outcomes: list[Outcome] = []
+    app = create_app(MessagesRouter(Router(policy)), settings, on_outcome=outcomes.append)
+    server = ProxyServer(app).start()
+    try:
+        yield RunningProxy(server, outcomes)
+    finally:
+        server.stop()
