@@ -10,7 +10,12 @@ with recording off and on, and how much more the recording proxy adds (target: u
 At the end the recording proxy is stopped (which flushes its queue) and the store is counted:
 every request ``wrk`` completed against it must be there.
 
-    python benchmarks/bench_recording.py [--seconds 10] [--rounds 3] [--db postgresql://...]
+With an instant fake upstream the proxy saturates its core, so every microsecond recording
+spends shows up in the latency; ``--upstream-latency 0.05`` gives the fake a model's think
+time, as a real upstream has, and the proxy has CPU to spare.
+
+    python benchmarks/bench_recording.py [--seconds 10] [--rounds 3] [--upstream-latency 0.05]
+        [--db postgresql://...]
 """
 
 from __future__ import annotations
@@ -97,6 +102,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--db", help="record to this store instead of a fresh SQLite file")
+    parser.add_argument(
+        "--upstream-latency",
+        type=float,
+        default=0.0,
+        help="seconds the fake waits before answering (0: instant, the proxy saturates the CPU)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: `make bench-proxy` installs it (apt-get install wrk)")
@@ -107,9 +118,11 @@ def main() -> None:
         env = {**os.environ, "TIERWISE_DATA_DIR": str(directory / "data")}
         fake, plain, recording = free_port(), free_port(), free_port()
         upstream = f"http://127.0.0.1:{fake}"
+        latency = str(args.upstream_latency)
         processes: dict[str, subprocess.Popen[Any]] = {
             "fake": subprocess.Popen(
-                [tierwise, "fake-anthropic", "--port", str(fake)], stderr=subprocess.DEVNULL
+                [tierwise, "fake-anthropic", "--port", str(fake), "--latency", latency],
+                stderr=subprocess.DEVNULL,
             ),
             "plain": subprocess.Popen(
                 [tierwise, "serve", "--no-record", "--port", str(plain), "--upstream", upstream],
@@ -134,7 +147,10 @@ def main() -> None:
             cpu_off: list[float] = []
             cpu_on: list[float] = []
             sent_to_recording = 0
-            print(f"concurrency {c}, {s} s per run, {args.rounds} rounds, recording to {db}")
+            print(
+                f"concurrency {c}, {s} s per run, {args.rounds} rounds, upstream latency "
+                f"{args.upstream_latency * 1000:.0f} ms, recording to {db}"
+            )
             print(
                 f"{'round':<6}{'direct rps':>11}{'off rps':>9}{'on rps':>9}"
                 f"{'direct p50':>12}{'added off':>11}{'added on':>10}"

@@ -481,16 +481,25 @@ def fake_anthropic(
     chunk_delay: Annotated[
         float, typer.Option(help="Seconds between streamed events (0: as fast as possible).")
     ] = 0.0,
+    latency: Annotated[
+        float, typer.Option(help="Seconds before each answer starts (a model's thinking time).")
+    ] = 0.0,
 ) -> None:
     """Run the fake Anthropic API (real wire format, no key) for local runs and benchmarks."""
     import uvicorn
 
-    from tierwise.testing import FakeConfig, RequestLog, fake_anthropic_app
+    from tierwise.testing import FakeConfig, Reply, RequestLog, Script, fake_anthropic_app
 
     err.print(f"fake Anthropic API on http://{host}:{port} (any key is accepted)")
     uvicorn.run(
         # keep only recent requests: a long benchmark must not grow the log without bound
-        fake_anthropic_app(FakeConfig(log=RequestLog(keep=1000), chunk_delay=chunk_delay)),
+        fake_anthropic_app(
+            FakeConfig(
+                script=Script(default=Reply(latency=latency)),
+                log=RequestLog(keep=1000),
+                chunk_delay=chunk_delay,
+            )
+        ),
         host=host,
         port=port,
         log_level="warning",

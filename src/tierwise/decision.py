@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tierwise.tiers import Tier
+
+if TYPE_CHECKING:
+    from tierwise.features import PromptFeatures
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,8 @@ class Decision:
     task_type: str | None = None
     score: float | None = None
     context_tokens: int = 0  # the prompt-size estimate the decision was made with
+    # what the strategies read, kept so that the recorder need not analyse the text again
+    features: PromptFeatures | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -215,7 +215,7 @@ class DecisionRecord:
         fields; ``dumps_json`` does the same inside the JSON lists when they are serialised.
         """
         row = {name: getattr(self, name) for name in FIELD_NAMES}
-        for name in _TEXT_FIELDS:
+        for name in TEXT_FIELDS:
             value = row[name]
             if value is not None and "\x00" in value:
                 row[name] = value.replace("\x00", "\ufffd")
@@ -314,7 +314,11 @@ def _routing_inputs(outcome: Outcome) -> dict[str, Any] | None:
     from tierwise.replay.inputs import RoutingInputs
 
     try:
-        inputs = RoutingInputs.capture(routed.request, routed.source_body, routed.vocabulary)
+        decision = routed.decision
+        features = decision.features if decision is not None else None
+        inputs = RoutingInputs.capture(
+            routed.request, routed.source_body, routed.vocabulary, features
+        )
     except Exception:
         return None
     return inputs.as_json()
@@ -345,10 +349,11 @@ def _utc(value: datetime) -> datetime:
 
 def dumps_json(value: Any) -> str:
     """Compact JSON, with NUL characters (refused by PostgreSQL's ``jsonb``) as U+FFFD."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = _ENCODER.encode(value)
     return _JSON_NUL.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: reused
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")  # an escaped NUL, not an escaped backslash
 FIELD_NAMES = tuple(f.name for f in fields(DecisionRecord))
-_TEXT_FIELDS = tuple(f.name for f in fields(DecisionRecord) if f.type in ("str", "str | None"))
+TEXT_FIELDS = tuple(f.name for f in fields(DecisionRecord) if f.type in ("str", "str | None"))

@@ -117,6 +117,7 @@ class Router:
             task_type=so_far.task_type,
             score=decisive.score if decisive else None,  # a scoring strategy's (learned)
             context_tokens=features.context_tokens,
+            features=features,
         )
 
     def _fit_window(self, tier: Tier, tokens: int) -> tuple[Tier, Verdict | None]:

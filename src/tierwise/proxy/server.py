@@ -7,15 +7,36 @@ and a single loop is plenty for a proxy that spends its time waiting on the upst
 
 from __future__ import annotations
 
+import gc
+
 import uvicorn
 from starlette.types import ASGIApp
 
 from tierwise.background import BackgroundServer
 from tierwise.proxy.defaults import DEFAULT_HOST
 
+GC_YOUNG_THRESHOLD = 50_000  # allocations between two young-generation collections
+
+
+def tune_garbage_collector() -> None:
+    """Collect less often in the serving process (``tierwise serve`` only, never in a library
+    user's process).
+
+    Each request allocates a few hundred short-lived containers, so CPython's default (a
+    young-generation collection every 700 allocations) runs one every couple of requests, and
+    each also scans whatever the recorder holds in its queue: with recording on that cost the
+    event loop a fifth of its time (``benchmarks/bench_recording.py``). Freezing what start-up
+    loaded (modules, the policy, the catalog) keeps it out of every later scan.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
 
 def serve(app: ASGIApp, host: str, port: int, *, log_level: str = "info") -> None:
     """Serve ``app`` until interrupted (Ctrl-C)."""
+    tune_garbage_collector()
     uvicorn.run(
         app,
         host=host,

@@ -98,14 +98,18 @@ class RoutingInputs:
 
     @classmethod
     def capture(
-        cls, request: RouteRequest, body: Mapping[str, Any], vocabulary: Vocabulary
+        cls,
+        request: RouteRequest,
+        body: Mapping[str, Any],
+        vocabulary: Vocabulary,
+        features: PromptFeatures | None = None,
     ) -> RoutingInputs:
         """The inputs of one parsed request under the policy ``vocabulary`` came from. Runs
         the lazy whole-text scans (files named, stack trace) whether or not routing did."""
         prefill, pinning = has_prefill(body), needs_pinning(body)
         if not request.text.strip():
             return cls(text=False, vocabulary=vocabulary.digest, prefill=prefill, pinning=pinning)
-        features = PromptFeatures.of(request)
+        features = features if features is not None else PromptFeatures.of(request)
         phrases, markers = vocabulary.evidence(features)
         return cls(
             text=True,

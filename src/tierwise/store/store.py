@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from tierwise.errors import StoreError
-from tierwise.records import DecisionRecord, dumps_json
+from tierwise.records import TEXT_FIELDS, DecisionRecord, dumps_json
 from tierwise.store import migrations as schema_migrations
 from tierwise.store.paths import StoreLocation, data_dir, resolve
 from tierwise.store.schema import RECORD_COLUMNS, decisions
@@ -158,10 +159,10 @@ class Store:
         duplicates within the batch). Returns how many rows were new."""
         if not records:
             return 0
-        rows = _unique_rows(records)
+        unique = _unique(records)
         insert = self._compiled_insert()
         try:
-            params = insert.parameters(rows)
+            params = insert.parameters(unique)
         except (ValueError, TypeError) as exc:  # what SQLAlchemy reports as a StatementError
             raise RecordRejectedError(f"a record cannot be stored: {exc}") from exc
         with self._errors("write to"), self._connect() as conn, conn.begin():
@@ -169,11 +170,11 @@ class Store:
                 return max(conn.exec_driver_sql(insert.sql, params).rowcount, 0)
             # psycopg runs an executemany as one pipeline (fast), but reports no row count
             # (and INSERT ... RETURNING is several times slower): count what is there first
-            ids = bindparam("ids", [row["request_id"] for row in rows], ARRAY(String()))
+            ids = bindparam("ids", [record.request_id for record in unique], ARRAY(String()))
             there = select(func.count()).where(decisions.c.request_id == any_(ids))
             existing = conn.execute(there).scalar_one()
             conn.exec_driver_sql(insert.sql, params)
-            return len(rows) - existing
+            return len(unique) - existing
 
     def _compiled_insert(self) -> _CompiledInsert:
         if self._insert is None:
@@ -353,13 +354,16 @@ def _enable_wal(cursor: Any, timeout: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _CompiledInsert:
-    """The idempotent insert, compiled once for a dialect, with each column's bind processor
-    (``None``: the driver takes the value as it is)."""
+    """The idempotent insert, compiled once for a dialect, and how to turn a record into the
+    driver's parameters: its fields read in column order, each column's bind processor applied
+    where it has one (SQLAlchemy's own: the same values a plain insert would send)."""
 
     sql: str
     positional: bool  # SQLite's ``?`` placeholders (tuples) or psycopg's named ones (dicts)
     columns: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    read: Callable[[DecisionRecord], tuple[Any, ...]]  # the fields in column order
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor)
+    texts: tuple[int, ...]  # positions of text columns (NUL is replaced there)
 
     @classmethod
     def for_dialect(cls, dialect: Dialect) -> _CompiledInsert:
@@ -368,26 +372,33 @@ class _CompiledInsert:
         compiled = stmt.compile(dialect=dialect, column_keys=list(RECORD_COLUMNS))
         positional = compiled.positiontup is not None
         columns = tuple(compiled.positiontup) if positional else RECORD_COLUMNS
-        processors = tuple(
-            decisions.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+        processed = []
+        for position, name in enumerate(columns):
+            process = decisions.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                processed.append((position, process))
+        texts = tuple(i for i, name in enumerate(columns) if name in TEXT_FIELDS)
+        return cls(
+            str(compiled), positional, columns, attrgetter(*columns), tuple(processed), texts
         )
-        return cls(str(compiled), positional, columns, processors)
 
-    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        """The driver's parameters for ``rows`` (``DecisionRecord.as_row`` dicts)."""
-        pairs = tuple(zip(self.columns, self.processors, strict=True))
+    def parameters(self, records: Sequence[DecisionRecord]) -> list[Any]:
+        """The driver's parameters for ``records`` (``DecisionRecord.as_row``'s values)."""
         converted: list[tuple[Any, ...]] = []
-        for index, row in enumerate(rows, 1):
-            converted.append(tuple(_bind(row[name], process) for name, process in pairs))
+        for index, record in enumerate(records, 1):
+            values = list(self.read(record))
+            for position in self.texts:
+                text = values[position]
+                if text is not None and "\x00" in text:  # PostgreSQL refuses NUL in text
+                    values[position] = text.replace("\x00", "\ufffd")
+            for position, process in self.processed:  # None too: JSON stores it as 'null'
+                values[position] = process(values[position])
+            converted.append(tuple(values))
             if index % 64 == 0:
                 time.sleep(0)  # let a waiting thread (the proxy's event loop) have the GIL
         if self.positional:
             return converted
         return [dict(zip(self.columns, values, strict=True)) for values in converted]
-
-
-def _bind(value: Any, process: Callable[[Any], Any] | None) -> Any:
-    return value if process is None else process(value)  # None too: JSON stores it as 'null'
 
 
 def _check_file_identity(engine: Engine, path: Path) -> None:
@@ -410,14 +421,15 @@ def _check_file_identity(engine: Engine, path: Path) -> None:
             raise sa_exc.DisconnectionError(f"{path} was moved, deleted or replaced")
 
 
-def _unique_rows(records: Sequence[DecisionRecord]) -> list[dict[str, Any]]:
+def _unique(records: Sequence[DecisionRecord]) -> list[DecisionRecord]:
+    """``records`` without repeated request ids (the first one of each is kept)."""
     seen: set[str] = set()
-    rows: list[dict[str, Any]] = []
+    unique: list[DecisionRecord] = []
     for record in records:
         if record.request_id not in seen:
             seen.add(record.request_id)
-            rows.append(record.as_row())  # its keys are the table's columns (a test checks)
-    return rows
+            unique.append(record)
+    return unique
 
 
 def _first_line(exc: BaseException) -> str:
