@@ -39,6 +39,7 @@ class Run:
     p50: float
     p99: float
     errors: int
+    requests: int = 0  # completed within the run
 
 
 def free_port() -> int:
@@ -92,11 +93,13 @@ def wrk(url: str, script: Path, connections: int, seconds: int) -> Run:
 
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    done = re.search(r"(\d+) requests in", output)
     return Run(
         rps=float(rps.group(1)) if rps else 0.0,
         p50=latency("50%"),
         p99=latency("99%"),
         errors=int(errors.group(1)) if errors else 0,
+        requests=int(done.group(1)) if done else 0,
     )
 
 

@@ -109,7 +109,7 @@ def raw_rows(records: Sequence[DecisionRecord]) -> list[tuple[Any, ...]]:
         values = []
         for name in RECORD_COLUMNS:
             value = row[name]
-            if isinstance(value, tuple):
+            if isinstance(value, tuple | dict):  # the JSON columns
                 value = json.dumps(value, separators=(",", ":"))
             elif name == "time":
                 value = value.isoformat()

@@ -29,46 +29,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_proxy import free_port, lua_script, wait_for
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-
-
-@dataclass(frozen=True)
-class Load:
-    """One wrk run: completed requests, requests/s and p50 latency in milliseconds."""
-
-    requests: int
-    rps: float
-    p50: float
-    errors: int
-
-
-def run_wrk(url: str, script: Path, connections: int, seconds: int) -> Load:
-    output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    p50 = re.search(r"^\s*50%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    done = re.search(r"(\d+) requests in", output)
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    if p50 is None or done is None or rps is None:
-        raise RuntimeError(f"unexpected wrk output:\n{output}")
-    return Load(
-        requests=int(done.group(1)),
-        rps=float(rps.group(1)),
-        p50=float(p50.group(1)) * _UNITS[p50.group(2)],
-        errors=int(errors.group(1)) if errors else 0,
-    )
+from bench_proxy import Run, free_port, lua_script, wait_for, wrk
 
 
 def cpu_seconds(pid: int) -> float:
@@ -77,12 +43,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measured(
-    pid: int, url: str, script: Path, connections: int, seconds: int
-) -> tuple[Load, float]:
+def measured(pid: int, url: str, script: Path, connections: int, seconds: int) -> tuple[Run, float]:
     """A wrk run against ``url`` and the CPU the process ``pid`` spent per request (µs)."""
     before = cpu_seconds(pid)
-    load = run_wrk(url, script, connections, seconds)
+    load = wrk(url, script, connections, seconds)
     return load, (cpu_seconds(pid) - before) / max(load.requests, 1) * 1e6
 
 
@@ -143,7 +107,7 @@ def main() -> None:
             direct_script = lua_script("claude-haiku-5-5", False, directory)
             proxy_script = lua_script("auto", False, directory)
             c, s = args.connections, args.seconds
-            rows: list[tuple[Load, Load, Load]] = []
+            rows: list[tuple[Run, Run, Run]] = []
             cpu_off: list[float] = []
             cpu_on: list[float] = []
             sent_to_recording = 0
@@ -157,7 +121,7 @@ def main() -> None:
                 f"{'CPU/req off':>13}{'CPU/req on':>12}"
             )
             for number in range(1, args.rounds + 1):
-                direct = run_wrk(f"{upstream}/v1/messages", direct_script, c, s)
+                direct = wrk(f"{upstream}/v1/messages", direct_script, c, s)
                 off, cpu = measured(
                     processes["plain"].pid,
                     f"http://127.0.0.1:{plain}/v1/messages",

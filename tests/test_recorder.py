@@ -8,8 +8,6 @@ that the store holds one record per request with the right models and costs.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anthropic
-import httpx
 import pytest
 
+from serving import serving
 from tierwise.demo import load_workload
 from tierwise.demo.live import run_live_demo
 from tierwise.dispatch import MessagesRouter
@@ -360,33 +358,18 @@ def _free_port() -> int:
 
 def test_serve_with_db_records_and_flushes_on_shutdown(tmp_path: Path) -> None:
     database = tmp_path / "serve.db"
-    port = _free_port()
-    with FakeAnthropicServer() as fake:
-        command = [sys.executable, "-m", "tierwise.cli", "serve", "--port", str(port)]
-        command += ["--upstream", fake.url, "--db", str(database)]
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise
-                    time.sleep(0.05)
-            with anthropic.Anthropic(base_url=url, api_key="k", max_retries=0) as client:
-                for _ in range(3):
-                    client.messages.create(
-                        model="auto",
-                        max_tokens=20,
-                        messages=[{"role": "user", "content": "Reformat this JSON"}],
-                    )
-        finally:
-            process.send_signal(signal.SIGINT)
-            _, stderr = process.communicate(timeout=30)
+    with (
+        FakeAnthropicServer() as fake,
+        serving("--upstream", fake.url, "--db", str(database)) as s,
+        anthropic.Anthropic(base_url=s.url, api_key="k", max_retries=0) as client,
+    ):
+        for _ in range(3):
+            client.messages.create(
+                model="auto",
+                max_tokens=20,
+                messages=[{"role": "user", "content": "Reformat this JSON"}],
+            )
+    process, stderr = s.process, s.stderr
     assert process.returncode == 0, stderr
     assert f"recording decisions to {database}" in stderr
     assert "recorded 3 decision(s)" in stderr

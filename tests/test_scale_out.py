@@ -8,56 +8,17 @@ once (plain and streamed); after both stop, every request is in the store exactl
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import anthropic
-import httpx
 
+from serving import serving
 from tierwise.store import Store
 from tierwise.testing import FakeAnthropicServer
 
 PER_PROXY = 40
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-@contextmanager
-def _proxy(upstream: str, db: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A ``tierwise serve`` process recording to ``db``; stopped with SIGINT (a clean stop)."""
-    port = _free_port()
-    command = [sys.executable, "-m", "tierwise.cli", "serve", "--port", str(port)]
-    command += ["--upstream", upstream, "--db", db]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        process.communicate(timeout=60)
 
 
 def _send(url: str, index: int) -> str:
@@ -84,15 +45,17 @@ def _send(url: str, index: int) -> str:
 
 
 def test_two_proxies_share_one_postgresql_store(pg_url: str) -> None:
-    with FakeAnthropicServer() as fake, _proxy(fake.url, pg_url) as (first, first_process):
-        with _proxy(fake.url, pg_url) as (second, second_process):
-            jobs = [(first, i) for i in range(PER_PROXY)] + [
-                (second, PER_PROXY + i) for i in range(PER_PROXY)
-            ]
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                seen = list(pool.map(lambda job: _send(*job), jobs))
-        assert second_process.returncode == 0
-    assert first_process.returncode == 0
+    with (
+        FakeAnthropicServer() as fake,
+        serving("--upstream", fake.url, "--db", pg_url) as first,
+        serving("--upstream", fake.url, "--db", pg_url) as second,
+    ):
+        jobs = [(first.url, i) for i in range(PER_PROXY)]
+        jobs += [(second.url, PER_PROXY + i) for i in range(PER_PROXY)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            seen = list(pool.map(lambda job: _send(*job), jobs))
+    assert first.process.returncode == 0, first.stderr
+    assert second.process.returncode == 0, second.stderr
 
     with Store(pg_url) as store:
         records = store.records()

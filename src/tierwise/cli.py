@@ -36,6 +36,7 @@ from tierwise.router import Router
 from tierwise.selector import recommend as recommend_task
 from tierwise.store.command import db_app
 from tierwise.tiers import Tier
+from tierwise.token_counts.command import estimate_error_command
 
 app = typer.Typer(
     name="tierwise",
@@ -472,6 +473,7 @@ app.command(name="orchestrate")(orchestrate_command)  # imports the SDK only whe
 app.command(name="report")(_one_line_errors(report_command))  # SQLAlchemy only when run
 app.command(name="review")(_one_line_errors(review_command))  # SQLAlchemy only when run
 app.command(name="replay")(_one_line_errors(replay_command))  # SQLAlchemy only when run
+app.command(name="estimate-error")(_one_line_errors(estimate_error_command))  # SQLAlchemy too
 
 
 @app.command(name="fake-anthropic")

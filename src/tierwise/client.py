@@ -53,13 +53,17 @@ except ImportError as exc:
         "pip install 'tierwise[sdk]'"
     ) from exc
 
+from tierwise.budgets.guard import BudgetGuard, user_id_of
+from tierwise.budgets.sdk import rate_limit_error
+from tierwise.budgets.setup import budget_guard
 from tierwise.cascade.client import AssistReport, ClientAssist
 from tierwise.client_outcome import Answered, CallTimer, StreamWatch, report_call
-from tierwise.decision import Decision
+from tierwise.decision import Decision, Verdict
 from tierwise.dispatch import HINT_HEADERS, Hints, MessagesRouter, Routed, without_hint_metadata
 from tierwise.errors import InputError
 from tierwise.outcome import Outcome, OutcomeHook, ignore_outcome, notify
 from tierwise.policy import Policy, load_policy
+from tierwise.proxy.errors import new_request_id
 from tierwise.router import Router
 from tierwise.validators.checks import AnswerPredicate
 
@@ -191,8 +195,15 @@ def _prepare(
     method: str,
     kwargs: dict[str, Any],
     client_headers: Mapping[str, Any],
+    budgets: BudgetGuard | None = None,
+    base_url: str = "",
 ) -> _Call:
-    """Route one SDK call: the keyword arguments to send, and the routing behind them."""
+    """Route one SDK call: the keyword arguments to send, and the routing behind them.
+
+    With ``budgets``, a user (``metadata.user_id``) whose budget is spent gets the SDK's
+    ``RateLimitError`` before anything is sent (``count_tokens`` is free: never refused).
+    """
+    limits = _budget_limits(budgets, method, kwargs, base_url)
     headers, hints_headers = _split_headers(kwargs.get("extra_headers"))
     defaults = [name for name in client_headers if str(name).lower() in _HINT_HEADER_NAMES]
     if defaults:  # hints set once as the client's default_headers: use them, never send them
@@ -200,7 +211,7 @@ def _prepare(
         hints_headers = {**{k: v for k, v in given.items() if isinstance(v, str)}, **hints_headers}
         headers = {**(headers or {}), **dict.fromkeys(defaults, anthropic.omit)}
     model = kwargs.get("model")
-    if not isinstance(model, str) or not router.routes_model(model):
+    if not isinstance(model, str) or not router.routes_model(model, limits):
         out = _without_hint_metadata(kwargs)
         if isinstance(out.get("extra_body"), Mapping):
             out["extra_body"] = _without_hint_metadata(out["extra_body"])
@@ -217,9 +228,9 @@ def _prepare(
     hints = Hints.from_request(hints_headers, body)
     version = _version(headers, client_headers)
     if method == "count_tokens":
-        routed = router.route_count_tokens(body, hints, api_version=version)
+        routed = router.route_count_tokens(body, hints, api_version=version, limits=limits)
     else:
-        routed = router.route(body, hints, api_version=version)
+        routed = router.route(body, hints, api_version=version, limits=limits)
     params = _PARAMS[method]
     out = {k: v for k, v in kwargs.items() if k in _SDK_ONLY and k != "extra_body"}
     extra: dict[str, Any] = {}
@@ -233,6 +244,37 @@ def _prepare(
     if headers is not None:
         out["extra_headers"] = headers
     return _Call(out, routed)
+
+
+def _budget_limits(
+    budgets: BudgetGuard | None, method: str, kwargs: Mapping[str, Any], base_url: str
+) -> tuple[Verdict, ...]:
+    """The budgets' verdicts on a call; raises the SDK's ``RateLimitError`` for a spent one."""
+    if budgets is None:
+        return ()
+    fields = dict(kwargs)
+    extra = kwargs.get("extra_body")
+    if isinstance(extra, Mapping):
+        fields.update(extra)
+    check = budgets.check(None, user_id_of(fields))
+    if check.refusal is not None and method != "count_tokens":
+        raise rate_limit_error(check.refusal, base_url, new_request_id()) from check.refusal
+    return check.limits
+
+
+def _client_budgets(
+    budgets: BudgetGuard | None, router: MessagesRouter, recorder: Recorder | None
+) -> tuple[BudgetGuard | None, bool]:
+    """The client's guard (``budgets`` when shared by a copy), and whether it is new here
+    (then its charges join the client's hook and its refresher starts now)."""
+    if budgets is not None:
+        return budgets, False
+    setup = budget_guard(
+        router.policy.config.budgets, recorder.store if recorder is not None else None
+    )
+    if setup.guard is not None:
+        setup.guard.start()
+    return setup.guard, setup.guard is not None
 
 
 def _without_hint_metadata(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -514,7 +556,15 @@ class RoutedMessages(Messages):
         self.tierwise_router = client.tierwise_router
 
     def _routed_call(self, method: str, kwargs: dict[str, Any]) -> _Call:
-        return _prepare(self.tierwise_router, method, kwargs, self._client.default_headers)
+        client = self._client
+        return _prepare(
+            self.tierwise_router,
+            method,
+            kwargs,
+            client.default_headers,
+            getattr(client, "tierwise_budgets", None),  # set by tierwise's client classes
+            str(client.base_url),
+        )
 
     if not TYPE_CHECKING:  # untyped shims; the typed work is in _prepare and _served
 
@@ -575,7 +625,15 @@ class RoutedAsyncMessages(AsyncMessages):
         self.tierwise_router = client.tierwise_router
 
     def _routed_call(self, method: str, kwargs: dict[str, Any]) -> _Call:
-        return _prepare(self.tierwise_router, method, kwargs, self._client.default_headers)
+        client = self._client
+        return _prepare(
+            self.tierwise_router,
+            method,
+            kwargs,
+            client.default_headers,
+            getattr(client, "tierwise_budgets", None),  # set by tierwise's client classes
+            str(client.base_url),
+        )
 
     if not TYPE_CHECKING:
 
@@ -659,12 +717,18 @@ class Anthropic(anthropic.Anthropic):
         assist: ClientAssist | None = None,
         on_outcome: OutcomeHook | None = None,
         record: bool | str = False,
+        budgets: BudgetGuard | None = None,
         **kwargs: Any,
     ) -> None:
         self.tierwise_router = _messages_router(policy, router)
         self.tierwise_assist = assist or ClientAssist(self.tierwise_router, dict(validators or {}))
         self.tierwise_recorder = _recorder(record, self.tierwise_router)
         self.tierwise_on_outcome = _hooks(on_outcome, self.tierwise_recorder)
+        self.tierwise_budgets, new = _client_budgets(
+            budgets, self.tierwise_router, self.tierwise_recorder
+        )
+        if new and self.tierwise_budgets is not None:
+            self.tierwise_on_outcome = self.tierwise_budgets.observe(self.tierwise_on_outcome)
         super().__init__(**kwargs)
 
     @cached_property
@@ -676,6 +740,8 @@ class Anthropic(anthropic.Anthropic):
         super().close()
         if self.tierwise_recorder is not None:
             self.tierwise_recorder.close()
+        if self.tierwise_budgets is not None:
+            self.tierwise_budgets.close()
 
     if not TYPE_CHECKING:  # copies (with_options) keep the router and its pins
 
@@ -684,6 +750,7 @@ class Anthropic(anthropic.Anthropic):
                 "router": self.tierwise_router,
                 "assist": self.tierwise_assist,
                 "on_outcome": self.tierwise_on_outcome,  # the recorder too, shared
+                "budgets": self.tierwise_budgets,
                 **(_extra_kwargs or {}),
             }
             return super().copy(*args, _extra_kwargs=extra, **kwargs)
@@ -703,12 +770,18 @@ class AsyncAnthropic(anthropic.AsyncAnthropic):
         assist: ClientAssist | None = None,
         on_outcome: OutcomeHook | None = None,
         record: bool | str = False,
+        budgets: BudgetGuard | None = None,
         **kwargs: Any,
     ) -> None:
         self.tierwise_router = _messages_router(policy, router)
         self.tierwise_assist = assist or ClientAssist(self.tierwise_router, dict(validators or {}))
         self.tierwise_recorder = _recorder(record, self.tierwise_router)
         self.tierwise_on_outcome = _hooks(on_outcome, self.tierwise_recorder)
+        self.tierwise_budgets, new = _client_budgets(
+            budgets, self.tierwise_router, self.tierwise_recorder
+        )
+        if new and self.tierwise_budgets is not None:
+            self.tierwise_on_outcome = self.tierwise_budgets.observe(self.tierwise_on_outcome)
         super().__init__(**kwargs)
 
     @cached_property
@@ -720,6 +793,8 @@ class AsyncAnthropic(anthropic.AsyncAnthropic):
         await super().close()
         if self.tierwise_recorder is not None:
             self.tierwise_recorder.close()  # a short wait for the writer thread at most
+        if self.tierwise_budgets is not None:
+            self.tierwise_budgets.close()
 
     if not TYPE_CHECKING:
 
@@ -728,6 +803,7 @@ class AsyncAnthropic(anthropic.AsyncAnthropic):
                 "router": self.tierwise_router,
                 "assist": self.tierwise_assist,
                 "on_outcome": self.tierwise_on_outcome,  # the recorder too, shared
+                "budgets": self.tierwise_budgets,
                 **(_extra_kwargs or {}),
             }
             return super().copy(*args, _extra_kwargs=extra, **kwargs)

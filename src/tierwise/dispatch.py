@@ -18,7 +18,7 @@ a model that rejects prefills.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -33,6 +33,7 @@ from tierwise.replay.inputs import Vocabulary
 from tierwise.router import DEFAULT_MAX_TOKENS, Router
 from tierwise.sanitize import accepts_prefill, has_prefill, sanitize_for
 from tierwise.tiers import Tier
+from tierwise.token_counts.sizing import sized
 
 HINT_HEADERS = ("x-tierwise-task-type", "x-tierwise-domain", "x-tierwise-user-tier")
 HINT_METADATA_KEYS = ("tierwise_task_type", "tierwise_domain", "tierwise_user_tier")
@@ -143,10 +144,12 @@ class MessagesRouter:
         """The model names that ask for routing."""
         return list(self.policy.config.aliases)
 
-    def routes_model(self, model: str) -> bool:
+    def routes_model(self, model: str, limits: Sequence[Verdict] = ()) -> bool:
         """Whether ``route`` routes a request for ``model`` (``False``: it passes through).
 
-        Raises ``UnknownAliasError`` for a model that is neither an alias nor a ``claude-*`` id.
+        A budget ceiling (``limits``) below a concrete model's tier routes it as in rewrite
+        mode: a budget is a promise, whichever model was named. Raises ``UnknownAliasError``
+        for a model that is neither an alias nor a ``claude-*`` id.
         """
         if self.router.is_alias(model):
             return True
@@ -156,33 +159,82 @@ class MessagesRouter:
                 f"model: {model!r} is neither a claude-* model id nor a routing alias; "
                 f"the routing aliases are: {aliases}"
             )
-        return self.policy.config.proxy.rewrite_concrete_models and self._spec(model) is not None
+        spec = self._spec(model)
+        if spec is None:
+            return False
+        cap = limit_ceiling(limits)
+        return self.policy.config.proxy.rewrite_concrete_models or (
+            cap is not None and spec.line > cap
+        )
 
     def route(
-        self, body: Mapping[str, Any], hints: Hints, *, api_version: str | None = None
+        self,
+        body: Mapping[str, Any],
+        hints: Hints,
+        *,
+        api_version: str | None = None,
+        limits: Sequence[Verdict] = (),
     ) -> Routed:
         """Where one ``POST /v1/messages`` body goes, and the body to send there.
 
-        ``api_version`` is the request's ``anthropic-version`` header. Raises ``InputError``
-        for a body the API would reject, an unknown alias, or hints the policy does not know.
+        ``api_version`` is the request's ``anthropic-version`` header; ``limits`` are the
+        budgets' verdicts (``BudgetGuard.check``). Raises ``InputError`` for a body the API
+        would reject, an unknown alias, or hints the policy does not know.
         """
         request = route_request_from_body(body, hints)
-        return self._dispatch(body, request, api_version)
+        return self._dispatch(body, request, api_version, limits)
 
     def route_count_tokens(
-        self, body: Mapping[str, Any], hints: Hints, *, api_version: str | None = None
+        self,
+        body: Mapping[str, Any],
+        hints: Hints,
+        *,
+        api_version: str | None = None,
+        limits: Sequence[Verdict] = (),
     ) -> Routed:
         """``route`` for a ``/v1/messages/count_tokens`` body (no ``max_tokens``): the count is
         taken on the model the same request would be sent to."""
         request = route_request_from_body(body, hints, require_max_tokens=False)
-        return self._dispatch(body, request, api_version)
+        return self._dispatch(body, request, api_version, limits)
+
+    def refused(
+        self, body: Mapping[str, Any], hints: Hints, reason: str, *, api_version: str | None = None
+    ) -> Routed:
+        """A request refused before routing (a spent budget): no decision, only the reason,
+        so that its record and its ``x-tierwise-reason`` say why."""
+        request = route_request_from_body(body, hints, require_max_tokens=False)
+        requested = request.requested_model or ""
+        forwarded = without_hint_metadata(body)
+        spec = self._spec(requested) if requested.startswith("claude-") else None
+        return Routed(
+            body=forwarded,
+            model=requested,
+            tier=spec.line if spec is not None else None,
+            decision=None,
+            requested_model=requested,
+            reason=header_safe(reason),
+            adjustments=(),
+            pinned=False,
+            conversation_key=request.conversation_key or "",
+            stream=body.get("stream") is True,
+            api_version=api_version,
+            source_body=forwarded,
+            request=request,
+            vocabulary=self.vocabulary,
+        )
 
     def route_request(
-        self, body: Mapping[str, Any], request: RouteRequest, *, api_version: str | None = None
+        self,
+        body: Mapping[str, Any],
+        request: RouteRequest,
+        *,
+        api_version: str | None = None,
+        limits: Sequence[Verdict] = (),
     ) -> Routed:
         """``route`` for a request already parsed into ``request`` (replay builds it from a
-        record, and passes a body carrying only what dispatch reads)."""
-        return self._dispatch(body, request, api_version)
+        record, and passes a body carrying only what dispatch reads; the proxy re-decides with
+        a token count, keeping the budgets' ``limits``)."""
+        return self._dispatch(body, request, api_version, limits)
 
     def retarget(self, routed: Routed, model: str, *, api_version: str | None = None) -> Routed:
         """The same request aimed at ``model`` instead (a fallback), sanitised for it.
@@ -235,12 +287,16 @@ class MessagesRouter:
     # -- the decision ---------------------------------------------------------------------
 
     def _dispatch(
-        self, body: Mapping[str, Any], request: RouteRequest, api_version: str | None
+        self,
+        body: Mapping[str, Any],
+        request: RouteRequest,
+        api_version: str | None,
+        limits: Sequence[Verdict] = (),
     ) -> Routed:
         requested = request.requested_model or ""
         forwarded = without_hint_metadata(body)
         ceiling: ModelSpec | None = None
-        if not self.routes_model(requested):
+        if not self.routes_model(requested, limits):
             spec = self._spec(requested)
             return Routed(
                 body=forwarded,
@@ -260,7 +316,10 @@ class MessagesRouter:
             )
         if not self.router.is_alias(requested):
             ceiling = self._spec(requested)  # rewrite mode: the requested tier is the ceiling
-        choice = self._choose(request, forwarded, self._decide(request), ceiling)
+        # the size decided with: the API's count if one was made, else the corrected estimate
+        size = sized(request, self.policy.config.context.estimate_factor)
+        cap = limit_ceiling(limits)
+        choice = self._choose(request, forwarded, self._decide(size, limits), ceiling, cap)
         sanitized = sanitize_for(
             forwarded, choice.model, api_version=api_version, catalog=self.catalog
         )
@@ -270,7 +329,7 @@ class MessagesRouter:
             tier=choice.tier,
             decision=choice.decision,
             requested_model=requested,
-            reason=header_safe(choice.reason),
+            reason=header_safe(_with_limits(choice.reason, limits)),
             adjustments=sanitized.adjustments,
             pinned=choice.pinned,
             conversation_key=request.conversation_key or "",
@@ -281,12 +340,16 @@ class MessagesRouter:
             vocabulary=self.vocabulary,
         )
 
-    def _decide(self, request: RouteRequest) -> Decision:
-        """The router's decision; a request with no text to judge gets the default tier."""
+    def _decide(self, request: RouteRequest, limits: Sequence[Verdict] = ()) -> Decision:
+        """The router's decision; a request with no text to judge gets the default tier
+        (under any budget ceiling)."""
         if request.text.strip():
-            return self.router.decide(request)
+            return self.router.decide(request, limits)
         policy = self.policy
         tier = policy.config.tiers.default
+        cap = limit_ceiling(limits)
+        if cap is not None and tier > cap:
+            tier = max((t for t in policy.ladder if t <= cap), default=policy.ladder[0])
         model = policy.model_for(tier)
         reason = "no text to judge (attachments or tool results only): default tier"
         requested = request.requested_model
@@ -301,7 +364,7 @@ class MessagesRouter:
             tier=tier,
             max_tokens=min(max_tokens, model.max_output),
             reason=f"{reason} {tier.value}",
-            trace=(Verdict("dispatch", Action.DECIDE, reason, tier=tier),),
+            trace=(Verdict("dispatch", Action.DECIDE, reason, tier=tier), *limits),
             baseline_model=baseline,
             context_tokens=request.context_tokens or 0,
         )
@@ -312,9 +375,10 @@ class MessagesRouter:
         body: Mapping[str, Any],
         decision: Decision,
         ceiling: ModelSpec | None,
+        cap: Tier | None = None,
     ) -> _Choice:
         requested = request.requested_model or ""
-        pinned = self._enforced_pin(request.conversation_key, body, ceiling)
+        pinned = self._enforced_pin(request.conversation_key, body, ceiling, cap)
         if pinned is not None:
             spec = self._spec(pinned)
             why = (
@@ -344,14 +408,23 @@ class MessagesRouter:
         return choice
 
     def _enforced_pin(
-        self, key: str | None, body: Mapping[str, Any], ceiling: ModelSpec | None
+        self,
+        key: str | None,
+        body: Mapping[str, Any],
+        ceiling: ModelSpec | None,
+        cap: Tier | None = None,
     ) -> str | None:
-        """The pinned model, if the pin holds: a switch would cost and the policy forbids it."""
+        """The pinned model, if the pin holds: a switch would cost and the policy forbids it
+        (a budget ceiling, ``cap``, outranks the pin)."""
         if not key or self.policy.config.proxy.allow_switch_pinned:
             return None
         pinned = self.pins.get(key)
         if pinned is None or not needs_pinning(body):
             return None
+        if cap is not None:
+            spec = self._spec(pinned)
+            if spec is None or spec.line > cap:
+                return None
         if ceiling is not None:
             spec = self._spec(pinned)
             if spec is None or spec.line > ceiling.line:
@@ -418,6 +491,22 @@ def without_hint_metadata(body: Mapping[str, Any]) -> dict[str, Any]:
         else:
             del out["metadata"]
     return out
+
+
+def limit_ceiling(limits: Sequence[Verdict]) -> Tier | None:
+    """The lowest ceiling among ``limits`` (budget verdicts), ``None`` if none sets one."""
+    tiers = [v.tier for v in limits if v.action is Action.CEILING and v.tier is not None]
+    return min(tiers) if tiers else None
+
+
+def _with_limits(reason: str, limits: Sequence[Verdict]) -> str:
+    """``reason`` led by the budget ceilings in force: the header is cut at 200 characters,
+    and a downgrade by budget is what a caller most needs to see."""
+    ceilings = [v for v in limits if v.action is Action.CEILING and v.tier is not None]
+    if not ceilings:
+        return reason
+    notes = "; ".join(f"{v.strategy} ceiling {v.tier}: {v.reason}" for v in ceilings)
+    return f"{notes}; {reason}"
 
 
 def header_safe(text: str, limit: int = REASON_LIMIT) -> str:

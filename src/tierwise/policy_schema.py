@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tierwise.budgets.config import BudgetsConfig
 from tierwise.tiers import Tier
 
 StrategyName = Literal[
@@ -132,6 +133,14 @@ class ContextConfig(_Strict):
     deep_read_exempt: list[str] = Field(default_factory=list)
     large_read_tokens: PositiveInt = 12_000
     large_read_tier: Tier = Tier.SONNET
+    # real counts (docs/token-counts.md): near a threshold or a window, ask the API's
+    # /v1/messages/count_tokens (the proxy, when a key is available); far from all, never
+    count_tokens: bool = False
+    count_band: float = Field(default=0.25, gt=0, lt=1)  # ±share around each threshold
+    count_timeout: float = Field(default=1.0, gt=0, le=30)  # seconds; late: use the estimate
+    count_cache_size: int = Field(default=4096, ge=0)  # counts kept, keyed by a content hash
+    # the offline estimate times this (``tierwise estimate-error`` suggests one)
+    estimate_factor: float = Field(default=1.0, ge=0.2, le=5.0)
 
 
 class SignalsConfig(_Strict):
@@ -318,6 +327,40 @@ class LearnedConfig(_Strict):
     thresholds: dict[Tier, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
 
 
+SHADOW_JUDGE_PROMPT = (
+    "You compare two answers to the same task. Judge which answer does the task better: "
+    "correctness first, then completeness, then clarity. Ignore length and the order in which "
+    'the answers are shown. Reply with JSON only: {"better": "A"} or {"better": "B"} or '
+    '{"better": "tie"}.'
+)
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class ShadowConfig(_Strict):
+    """Shadow evaluation: re-send a share of routed requests to the baseline model, off the
+    request path, and let a cheap judge compare the two answers blind.
+
+    ``share`` is the default share of routed requests sampled; ``shares`` overrides it per task
+    type. ``daily_usd`` / ``monthly_usd`` bound what the shadow and judge calls spend (UTC day
+    and calendar month, from the recorded spend); sampling stops once either is spent.
+    ``both_orders_share`` of the comparisons ask the judge twice, positions swapped, to measure
+    position bias.
+    """
+
+    enabled: bool = False
+    share: Share = 0.05
+    shares: dict[str, Share] = Field(default_factory=dict)
+    judge_tier: Tier = Tier.HAIKU
+    judge_model: str | None = None  # a concrete model id instead of the tier's
+    judge_prompt: str = SHADOW_JUDGE_PROMPT
+    judge_max_tokens: PositiveInt = 16
+    daily_usd: Annotated[float, Field(ge=0)] | None = None
+    monthly_usd: Annotated[float, Field(ge=0)] | None = 10.0
+    both_orders_share: Share = 0.1
+    queue_size: PositiveInt = 64  # jobs waiting; a full queue drops (and counts) new ones
+    max_answer_chars: PositiveInt = 16_000  # of each answer shown to the judge (its head)
+
+
 class PolicyConfig(_Strict):
     """A whole policy file."""
 
@@ -340,6 +383,8 @@ class PolicyConfig(_Strict):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
     learned: LearnedConfig = Field(default_factory=LearnedConfig)
+    shadow: ShadowConfig = Field(default_factory=ShadowConfig)
+    budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)  # docs/budgets.md
 
     @model_validator(mode="after")
     def _references_resolve(self) -> PolicyConfig:
@@ -361,6 +406,9 @@ class PolicyConfig(_Strict):
                 raise ValueError(
                     f"escalation.validators names task type {name!r}, which has no route"
                 )
+        for name in self.shadow.shares:
+            if name not in self.routes:
+                raise ValueError(f"shadow.shares names task type {name!r}, which has no route")
         if len(set(self.strategies)) != len(self.strategies):
             raise ValueError("strategies must not repeat")
         if "learned" in self.strategies and not self.learned.router:

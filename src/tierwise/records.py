@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from tierwise.token_counts.sizing import counted_tokens
 from tierwise.usage import Usage
 
 if TYPE_CHECKING:
@@ -114,6 +115,9 @@ class DecisionRecord:
     routing_cost_micro_usd: int | None = None
     # what routing read besides the hints (features, keyword evidence, body facts): for replay
     routing_inputs: dict[str, Any] | None = None
+    # the API's count of the prompt (``context_tokens`` is the offline estimate), when one was
+    # made: only near a context threshold (``tierwise.token_counts``)
+    counted_context_tokens: int | None = None
 
     @classmethod
     def from_outcome(
@@ -204,6 +208,7 @@ class DecisionRecord:
             routing_cost_usd=routing_cost,
             routing_cost_micro_usd=micro_usd(routing_cost) if routing_cost is not None else None,
             routing_inputs=_routing_inputs(outcome),
+            counted_context_tokens=counted_tokens(request) if request is not None else None,
         )
 
     # -- plain forms: a row for the store, a JSON line for the spool --------------------------

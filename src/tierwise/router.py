@@ -8,6 +8,8 @@ prompt. Every verdict is kept in the decision's trace.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tierwise.catalog import ModelSpec
 from tierwise.decision import Action, Decision, RouteRequest, Verdict
 from tierwise.errors import EmptyPromptError, InputError, PromptTooLargeError, TierwiseError
@@ -31,12 +33,18 @@ class Router:
         """Whether ``model`` asks for routing (``auto`` by default) rather than naming a model."""
         return model is None or model in self.policy.config.aliases
 
-    def decide(self, request: RouteRequest) -> Decision:
-        """The decision for one request; raises ``InputError`` for input that cannot be routed."""
-        self._check(request)
-        return self.decide_with(request, PromptFeatures.of(request))
+    def decide(self, request: RouteRequest, limits: Sequence[Verdict] = ()) -> Decision:
+        """The decision for one request; raises ``InputError`` for input that cannot be routed.
 
-    def decide_with(self, request: RouteRequest, features: PromptFeatures) -> Decision:
+        ``limits`` are verdicts from outside the policy's strategies (budgets): they join the
+        trace after the strategies' and bound the tier like any floor or ceiling.
+        """
+        self._check(request)
+        return self.decide_with(request, PromptFeatures.of(request), limits)
+
+    def decide_with(
+        self, request: RouteRequest, features: PromptFeatures, limits: Sequence[Verdict] = ()
+    ) -> Decision:
         """The decision for ``request`` given its already computed ``features`` (replay passes
         the features recorded with a request whose text was not kept)."""
         so_far = SoFar()
@@ -61,6 +69,12 @@ class Router:
             ):
                 so_far.floor, floor_by = verdict.tier, verdict
             elif verdict.action is Action.CEILING and (
+                so_far.ceiling is None or verdict.tier < so_far.ceiling
+            ):
+                so_far.ceiling, ceiling_by = verdict.tier, verdict
+        for verdict in limits:
+            trace.append(verdict)
+            if verdict.action is Action.CEILING and verdict.tier is not None and (
                 so_far.ceiling is None or verdict.tier < so_far.ceiling
             ):
                 so_far.ceiling, ceiling_by = verdict.tier, verdict

@@ -12,8 +12,13 @@ conservative rule of thumb (it should over-count rather than under-count):
   which is one token per CJK character and half a token per accented letter.
 * Each message adds a small framing overhead.
 
-Real counts come from the API's ``usage`` (and ``/v1/messages/count_tokens`` when a key is
-available); later versions record the estimate's error so it can be corrected over time.
+Real counts come from the API's ``usage`` and, for prompts near a context threshold, from
+``/v1/messages/count_tokens`` (``tierwise.token_counts``). Each record keeps the estimate and,
+when one was made, the count, so the estimate's error is measured on real traffic:
+``tierwise estimate-error`` shows the mean relative error per model and prompt kind and the
+factor that would cancel it, and the policy's ``context.estimate_factor`` applies one
+(``corrected``). The factor multiplies this module's raw estimate, which is what records keep,
+so a suggestion is always relative to the rule of thumb here, never to an earlier factor.
 """
 
 from __future__ import annotations
@@ -62,6 +67,11 @@ def estimate_text_tokens(text: str, model: str | None = None) -> int:
 def estimate_prompt_tokens(texts: list[str], model: str | None = None) -> int:
     """Estimate for a prompt made of several messages (system counts as one)."""
     return sum(estimate_text_tokens(t, model) + MESSAGE_OVERHEAD_TOKENS for t in texts)
+
+
+def corrected(estimate: int, factor: float) -> int:
+    """``estimate`` times the policy's correction ``factor``, rounded up (1.0: unchanged)."""
+    return estimate if factor == 1.0 else math.ceil(estimate * factor)
 
 
 def check_token_count(value: int, what: str) -> int:

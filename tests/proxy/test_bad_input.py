@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import anthropic
 import httpx
 import pytest
 
+from tierwise.decision import Verdict
 from tierwise.dispatch import Hints, MessagesRouter, Routed
 from tierwise.outcome import Outcome
 from tierwise.router import Router
@@ -116,7 +117,12 @@ def test_unknown_path_and_method_are_anthropic_errors(proxy: Proxy) -> None:
 
 class _BrokenRouter(MessagesRouter):
     def route(
-        self, body: Mapping[str, Any], hints: Hints, *, api_version: str | None = None
+        self,
+        body: Mapping[str, Any],
+        hints: Hints,
+        *,
+        api_version: str | None = None,
+        limits: Sequence[Verdict] = (),
     ) -> Routed:
         raise RuntimeError("a bug, with sk-ant-secret in its message")
 

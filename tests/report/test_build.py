@@ -145,10 +145,17 @@ def test_daily_tier_mix_task_types_and_recent(hand_store: Store) -> None:
         {"tier": "haiku", "requests": 3, "share": 0.75},
         {"tier": "sonnet", "requests": 1, "share": 0.25},
     ]
-    assert data["task_types"][0] == {
+    formatting = data["task_types"][0]
+    old_keys = ("task_type", "requests", "cost_usd", "savings_usd")
+    assert {key: formatting[key] for key in old_keys} == {
         "task_type": "formatting", "requests": 3, "cost_usd": "0.003000",
         "savings_usd": "0.027000",
     }  # fmt: skip
+    # shadow-evaluation keys, added beside the old ones: one of the three is scored (r1: 1.0)
+    assert (formatting["quality_scored"], formatting["quality_retention"]) == (1, 1.0)
+    interval = formatting["quality_interval"]
+    assert (interval["n"], interval["high"]) == (1, 1.0)
+    assert 0 < interval["low"] < 1
     assert [row["request_id"] for row in data["recent"]] == ["r5", "r4"]  # newest first
     assert data["recent"][0]["cost_usd"] is None
     first = period_report(hand_store)["recent"][-1]

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, inspect, text
 from tierwise.errors import StoreError
 from tierwise.store import Store
 from tierwise.store import migrations as m
-from tierwise.store.schema import decisions, migrations
+from tierwise.store.schema import decisions, metadata, migrations
 
 ALL = [migration.name for migration in m.MIGRATIONS]
 
@@ -42,10 +42,7 @@ def test_migrating_an_empty_database_gives_exactly_the_schema(store_url: str) ->
             assert ["request_id"] in unique
             named = {i["name"]: i["column_names"] for i in indexes}
             assert named["ix_tierwise_decisions_time"] == ["time"]
-            assert sorted(inspector.get_table_names()) == [
-                "tierwise_decisions",
-                "tierwise_migrations",
-            ]
+            assert sorted(inspector.get_table_names()) == sorted(metadata.tables)
 
 
 def test_migrate_is_idempotent_and_records_what_ran(store_url: str) -> None:

@@ -3,6 +3,11 @@
 Each rung goes out through ``open_upstream``, so capacity failures still fall back within a
 rung. An answer that fails its checks is kept until a better one arrives: if the next rung
 cannot answer at all, the caller gets the last answer rather than an error.
+
+Streaming requests climb only with ``[escalation] stream = "buffer"``: each rung is asked for
+as one JSON answer (``stream`` dropped), which keeps the checks, the judge and the usage exactly
+as for JSON requests, and the served answer is then sent as the SSE stream the caller asked for
+(``tierwise.sse``). The price: the caller's first byte waits for the whole cascade.
 """
 
 from __future__ import annotations
@@ -14,18 +19,61 @@ from typing import Any
 
 import anyio
 
-from tierwise.cascade.core import Cascade
+from tierwise.cascade.core import Cascade, plan_cascade
 from tierwise.classifier.core import decode
-from tierwise.dispatch import Routed
+from tierwise.dispatch import MessagesRouter, Routed
 from tierwise.outcome import RoutingCall, price
+from tierwise.proxy.errors import error_json
 from tierwise.proxy.fallback import Trail, encode, open_upstream
 from tierwise.proxy.headers import Header
+from tierwise.sse import message_stream
 from tierwise.upstream import Upstream, UpstreamError, UpstreamResponse
 from tierwise.usage import Usage
 from tierwise.validators import CheckResult, read_judgement
 from tierwise.validators.judge import unavailable
 
 MESSAGES_PATH = "/v1/messages"
+EVENT_STREAM = (b"content-type", b"text/event-stream; charset=utf-8")
+
+
+def plan_proxy_cascade(router: MessagesRouter, routed: Routed) -> Cascade | None:
+    """The cascade for a proxied request, or ``None`` to send it once.
+
+    A streaming request is buffered only in ``"buffer"`` mode and only when buffering can
+    change the answer: there is a check to run and a rung to climb. Otherwise it is relayed
+    as generated (holding back a stream that can never be escalated would only add latency).
+    """
+    if not routed.stream:
+        return plan_cascade(router, routed)
+    if router.policy.config.escalation.stream != "buffer":
+        return None
+    cascade = plan_cascade(router, buffered(routed))
+    if cascade is None or not cascade.ladder:
+        return None
+    checks = cascade.checks
+    return cascade if checks.local or checks.judge is not None else None
+
+
+def buffered(routed: Routed) -> Routed:
+    """``routed`` asked for as one JSON answer, for this rung and every rung above it."""
+    body = {k: v for k, v in routed.body.items() if k != "stream"}
+    source = {k: v for k, v in routed.source_body.items() if k != "stream"}
+    return dataclasses.replace(routed, body=body, source_body=source, stream=False)
+
+
+def as_stream(headers: list[Header], body: bytes, request_id: str) -> tuple[list[Header], bytes]:
+    """A buffered cascade's JSON answer as the SSE stream the caller asked for.
+
+    A body that is not a message (never seen from the API) becomes an ``error`` event, which
+    the SDK raises, rather than a stream that silently lacks the answer.
+    """
+    out = [(k, v) for k, v in headers if k != b"content-type"] + [EVENT_STREAM]
+    try:
+        message = decode(body)
+    except ValueError:
+        error = error_json("api_error", "the upstream answer is not a message", request_id)
+        return out, b"event: error\ndata: " + error + b"\n\n"
+    return out, message_stream(message)
 
 
 async def run_cascade(
@@ -42,7 +90,7 @@ async def run_cascade(
 ) -> UpstreamResponse:
     """The response to serve: the first that passes its checks, else the last one received.
 
-    ``current`` must not stream (a buffered stream is asked for as JSON; see ``proxy.sse``).
+    ``current`` must not stream (a buffered stream is asked for as JSON: ``buffered``).
     """
     router = cascade.router
     best: tuple[Routed, UpstreamResponse] | None = None

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -32,7 +33,9 @@ from tierwise.proxy.state import ProxyState
 from tierwise.upstream import Upstream
 
 if TYPE_CHECKING:
+    from tierwise.budgets.guard import BudgetGuard
     from tierwise.proxy.metrics import ProxyMetrics
+    from tierwise.shadow.worker import ShadowWorker
     from tierwise.store import Store
 
 _log = logging.getLogger("tierwise.proxy")
@@ -46,12 +49,17 @@ def create_app(
     on_outcome: OutcomeHook = ignore_outcome,
     metrics: ProxyMetrics | None = None,
     store: Store | None = None,
+    shadow: ShadowWorker | None = None,
+    budgets: BudgetGuard | None = None,
 ) -> Starlette:
     """The proxy as an ASGI app. The app owns ``upstream`` and closes it on shutdown.
 
     With ``metrics``, the app serves them at ``/metrics`` and they count every outcome
     ``on_outcome`` gets. With ``store`` (the recorder's), ``/dashboard`` reports on its records;
-    without it the dashboard says recording is off.
+    without it the dashboard says recording is off. With ``shadow``, the app samples routed
+    requests for it and runs it in the background for as long as the app runs. With
+    ``budgets``, every request is checked against them, every outcome charged to them, and
+    their refresher runs while the app does.
     """
     settings = settings or ProxySettings()
     extra_routes: list[Route] = []
@@ -61,14 +69,28 @@ def create_app(
         on_outcome = observed(on_outcome, metrics)
         endpoint = MetricsEndpoint(metrics, settings.client_keys)
         extra_routes.append(Route("/metrics", endpoint.get, methods=["GET"]))
-    state = ProxyState(router, upstream or Upstream(settings.upstream), settings, on_outcome)
+    if budgets is not None:
+        on_outcome = budgets.observe(on_outcome)
+    state = ProxyState(
+        router, upstream or Upstream(settings.upstream), settings, on_outcome, shadow, budgets
+    )
     models = _ModelsEndpoint(state)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if budgets is not None:  # reads the month's spend once before serving
+            await anyio.to_thread.run_sync(budgets.start)
         try:
-            yield
+            async with anyio.create_task_group() as background:
+                if shadow is not None:
+                    background.start_soon(shadow.run, state.upstream, state.router)
+                try:
+                    yield
+                finally:
+                    background.cancel_scope.cancel()
         finally:
+            if budgets is not None:
+                await anyio.to_thread.run_sync(budgets.close)
             await state.upstream.aclose()
 
     app = Starlette(

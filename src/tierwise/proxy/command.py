@@ -19,10 +19,13 @@ from tierwise.proxy.defaults import DEFAULT_HOST, DEFAULT_MAX_BODY_MB, DEFAULT_P
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from tierwise.budgets.guard import BudgetGuard
     from tierwise.policy import Policy
     from tierwise.proxy.metrics import ProxyMetrics
     from tierwise.proxy.settings import ProxySettings
     from tierwise.recorder import Recorder
+    from tierwise.shadow.worker import ShadowWorker
+    from tierwise.store import Store
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -155,8 +158,39 @@ def _build(
     hook = recorder.record if recorder is not None else ignore_outcome
     prometheus = _metrics(recorder) if metrics else None
     store = recorder.store if recorder is not None else None
-    app = create_app(router, settings, on_outcome=hook, metrics=prometheus, store=store)
+    shadow = _shadow(policy, store, settings.server_key)
+    budgets = _budgets(policy, store, named_callers=settings.client_keys is not None)
+    app = create_app(
+        router,
+        settings,
+        on_outcome=hook,
+        metrics=prometheus,
+        store=store,
+        shadow=shadow,
+        budgets=budgets,
+    )
     return app, settings, list(policy.config.aliases), recorder
+
+
+def _budgets(policy: Policy, store: Store | None, *, named_callers: bool) -> BudgetGuard | None:
+    """The budget guard when the policy sets budgets (warnings on stderr: see docs/budgets.md)."""
+    from tierwise.budgets.setup import budget_guard
+
+    setup = budget_guard(policy.config.budgets, store, named_callers=named_callers)
+    for note in setup.notes:
+        print(note, file=sys.stderr)
+    return setup.guard
+
+
+def _shadow(policy: Policy, store: Store | None, server_key: str | None) -> ShadowWorker | None:
+    """The shadow worker when ``[shadow]`` is enabled and this proxy can pay for it (says why
+    not on stderr otherwise: it needs recording and a server key)."""
+    from tierwise.shadow.setup import shadow_worker
+
+    setup = shadow_worker(policy, store, server_key)
+    if setup.note is not None:
+        print(setup.note, file=sys.stderr)
+    return setup.worker
 
 
 def _metrics(recorder: Recorder | None) -> ProxyMetrics:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tierwise.dispatch import Routed
 from tierwise.outcome import (
@@ -23,6 +23,9 @@ from tierwise.proxy.fallback import Trail
 from tierwise.proxy.headers import Header, tierwise_headers
 from tierwise.usage import Usage
 
+if TYPE_CHECKING:
+    from tierwise.shadow.answer import Capture
+
 
 class Exchange:
     """The state of one request as it moves through the handler (for headers and outcome)."""
@@ -30,6 +33,7 @@ class Exchange:
     __slots__ = (
         "body",
         "caller",
+        "capture",
         "decision_us",
         "error_type",
         "request_id",
@@ -63,6 +67,7 @@ class Exchange:
         self.ttfb: float | None = None
         self.response_started = False
         self.routing_calls: list[RoutingCall] = []  # classifier and judge calls
+        self.capture: Capture | None = None  # the answer, kept when shadow evaluation samples
 
     def tierwise_headers(self, reason: str | None = None) -> list[Header]:
         """``x-tierwise-*`` for whatever stage the request reached, and the request's id."""

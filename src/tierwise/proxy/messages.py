@@ -13,16 +13,21 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
-from tierwise.cascade.core import plan_cascade
-from tierwise.cascade.proxy import MESSAGES_PATH, run_cascade
+from tierwise.budgets.errors import BudgetExceededError
+from tierwise.budgets.guard import NO_BUDGET, user_id_of
+from tierwise.budgets.wire import ERROR_TYPE as BUDGET_ERROR
+from tierwise.budgets.wire import STATUS as BUDGET_STATUS
+from tierwise.budgets.wire import refusal_body, refusal_headers
+from tierwise.cascade.proxy import MESSAGES_PATH, as_stream, plan_proxy_cascade, run_cascade
 from tierwise.classifier import Classifier, reroute, wants
 from tierwise.classifier.core import decode
+from tierwise.decision import Verdict
 from tierwise.dispatch import Hints, Routed
 from tierwise.errors import InputError
 from tierwise.outcome import Attempt, notify
@@ -47,6 +52,9 @@ from tierwise.proxy.wire import (
     send_error,
     unless_client_leaves,
 )
+from tierwise.shadow.answer import Capture
+from tierwise.token_counts.counter import COUNT_TOKENS_PATH, CountResult, TokenCounter
+from tierwise.token_counts.step import count_body, count_reason, has_key, with_result
 from tierwise.upstream import (
     UpstreamError,
     UpstreamResponse,
@@ -68,6 +76,9 @@ class MessagesEndpoint:
         self.endpoint = "count_tokens" if count_tokens else "messages"
         enabled = state.router.policy.config.classifier.enabled and not count_tokens
         self.classifier = Classifier(state.router.policy) if enabled else None
+        context = state.router.policy.config.context
+        counting = context.count_tokens and not count_tokens
+        self.counter = TokenCounter(context) if counting else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         ex = Exchange(new_request_id())
@@ -92,6 +103,9 @@ class MessagesEndpoint:
             _log.exception("cannot build the outcome of request %s", ex.request_id)
             return
         notify(self.state.on_outcome, outcome)
+        shadow = self.state.shadow
+        if shadow is not None and ex.capture is not None:
+            shadow.offer(outcome, ex.capture)  # queues, or drops when full: never waits
 
     async def _handle(self, ex: Exchange, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
@@ -109,18 +123,27 @@ class MessagesEndpoint:
         headers = Headers(raw=raw_headers)
         version = headers.get("anthropic-version")
         hints = Hints.from_request(headers, body)
+        budgets = state.budgets
+        check = budgets.check(ex.caller, user_id_of(body)) if budgets is not None else NO_BUDGET
+        if check.refusal is not None and not self.count_tokens:  # counting tokens is free
+            await self._refuse(ex, send, body, hints, version, check.refusal)
+            return
         route = state.router.route_count_tokens if self.count_tokens else state.router.route
         began = time.perf_counter_ns()
         try:
-            routed = route(body, hints, api_version=version)
+            routed = route(body, hints, api_version=version, limits=check.limits)
         except InputError as exc:
             raise bad_request(str(exc)) from None
         finally:
             ex.decision_us = (time.perf_counter_ns() - began) // 1000
         ex.routed = routed
         forward = upstream_headers(raw_headers, server_key=state.settings.server_key)
+        if self.counter is not None:
+            ex.routed = routed = await self._count(routed, forward, version, check.limits)
         if self.classifier is not None and wants(state.router, routed):
             ex.routed = routed = await self._classify(ex, routed, forward)
+        if state.shadow is not None and not self.count_tokens and state.shadow.wants(routed):
+            ex.capture = Capture(forward)  # sampled: keep the answer for the shadow judge
         query = scope.get("query_string", b"")
         path = scope["path"] + ("?" + query.decode("latin-1") if query else "")
         try:
@@ -135,15 +158,26 @@ class MessagesEndpoint:
         out = client_headers(response.headers) + ex.tierwise_headers()
         if response.body is not None:
             ex.response_started = True
-            await send_bytes(send, response.status, out, response.body)
+            payload = response.body
+            if ex.stream:  # a buffered cascade's checked answer, streamed as asked
+                out, payload = as_stream(out, payload, ex.request_id)
+            await send_bytes(send, response.status, out, payload)
             ex.ttfb = time.perf_counter() - ex.started
             if not self.count_tokens:
                 ex.usage = _usage(response.body)
+                if ex.capture is not None:
+                    ex.capture.keep(response.body)
                 self._pin(ex)
             return
         ex.response_started = True
         result = await relay_stream(
-            response, out, send, receive, started=ex.started, request_id=ex.request_id
+            response,
+            out,
+            send,
+            receive,
+            started=ex.started,
+            request_id=ex.request_id,
+            observe=None if ex.capture is None else ex.capture.feed,
         )
         ex.ttfb, ex.usage = result.ttfb, result.tap.usage()
         if result.client_gone:
@@ -166,7 +200,7 @@ class MessagesEndpoint:
         version: str | None,
     ) -> UpstreamResponse:
         state = self.state
-        cascade = None if self.count_tokens or routed.stream else plan_cascade(state.router, routed)
+        cascade = None if self.count_tokens else plan_proxy_cascade(state.router, routed)
         if cascade is not None:
             return await run_cascade(
                 cascade,
@@ -207,6 +241,33 @@ class MessagesEndpoint:
             Attempt(routed.model, response.status, None, response.latency, response.retries)
         )
         return response
+
+    async def _count(
+        self,
+        routed: Routed,
+        forward: list[Header],
+        version: str | None,
+        limits: Sequence[Verdict],
+    ) -> Routed:
+        """Near a context threshold, decide with the API's token count instead of the estimate
+        (see ``tierwise.token_counts``); far from every threshold this makes no call."""
+        assert self.counter is not None
+        router, upstream = self.state.router, self.state.upstream
+        reason = count_reason(router, routed)
+        if reason is None:
+            return routed
+        if not has_key(forward):
+            result = CountResult(None, "skipped: no API key to count with")
+            return with_result(router, routed, reason, result, api_version=version, limits=limits)
+
+        async def send(body: dict[str, Any]) -> Mapping[str, Any]:
+            response = await upstream.send(
+                "POST", COUNT_TOKENS_PATH, headers=forward, content=encode(body), max_retries=0
+            )
+            return decode(response.body or b"")
+
+        result = await self.counter.count(count_body(routed), send)
+        return with_result(router, routed, reason, result, api_version=version, limits=limits)
 
     async def _classify(self, ex: Exchange, routed: Routed, forward: list[Header]) -> Routed:
         """Ask the LLM classifier; its verdict (a grade, or why it passed) joins the trace."""
@@ -252,6 +313,30 @@ class MessagesEndpoint:
         await self._fail(
             ex, send, ProxyError(status, exc.error_type, f"upstream unreachable: {exc}")
         )
+
+    async def _refuse(
+        self,
+        ex: Exchange,
+        send: Send,
+        body: dict[str, Any],
+        hints: Hints,
+        version: str | None,
+        refusal: BudgetExceededError,
+    ) -> None:
+        """A spent budget: 429 in Anthropic's shape, ``retry-after`` the seconds until the
+        month resets; the request is still recorded, its reason naming the budget."""
+        try:
+            ex.routed = self.state.router.refused(
+                body, hints, f"budget: {refusal.message}", api_version=version
+            )
+        except InputError as exc:
+            raise bad_request(str(exc)) from None
+        ex.status, ex.error_type = BUDGET_STATUS, BUDGET_ERROR
+        ex.response_started = True
+        request_id = ex.request_id.encode("ascii")
+        headers = [JSON, (b"request-id", request_id), *refusal_headers(refusal)]
+        headers += ex.tierwise_headers()
+        await send_bytes(send, BUDGET_STATUS, headers, refusal_body(refusal, ex.request_id))
 
     async def _fail(self, ex: Exchange, send: Send, error: ProxyError) -> None:
         ex.status, ex.error_type = error.status, error.error_type

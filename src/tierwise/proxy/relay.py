@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,9 +140,11 @@ async def relay_stream(
     *,
     started: float,
     request_id: str,
+    observe: Callable[[bytes], None] | None = None,
 ) -> StreamResult:
     """Send the status and ``headers`` now, then the body as it arrives; always closes
-    ``response``. A client disconnect cancels the relay (no exception escapes)."""
+    ``response``. A client disconnect cancels the relay (no exception escapes). ``observe``
+    gets a copy of each event-aligned chunk sent (shadow evaluation keeps sampled answers)."""
     result = StreamResult(SseTap())
     try:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -155,7 +158,7 @@ async def relay_stream(
                     group.cancel_scope.cancel()
 
             group.start_soon(watch_client)
-            await _pump(response, send, result, started, request_id)
+            await _pump(response, send, result, started, request_id, observe)
             group.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):
@@ -164,7 +167,12 @@ async def relay_stream(
 
 
 async def _pump(
-    response: UpstreamResponse, send: Send, result: StreamResult, started: float, request_id: str
+    response: UpstreamResponse,
+    send: Send,
+    result: StreamResult,
+    started: float,
+    request_id: str,
+    observe: Callable[[bytes], None] | None,
 ) -> None:
     tap = result.tap
     try:
@@ -173,8 +181,12 @@ async def _pump(
             if ready:
                 if result.ttfb is None:
                     result.ttfb = time.perf_counter() - started
+                if observe is not None:
+                    observe(ready)
                 await send({"type": "http.response.body", "body": ready, "more_body": True})
         rest = tap.flush()
+        if observe is not None and rest:
+            observe(rest)
     except UpstreamError as exc:
         result.broken = exc
         rest = tap.error_frame(exc.error_type, f"upstream stream broke: {exc}", request_id)

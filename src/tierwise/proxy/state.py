@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tierwise.dispatch import MessagesRouter
 from tierwise.outcome import OutcomeHook
 from tierwise.proxy.settings import ProxySettings
 from tierwise.upstream import Upstream
+
+if TYPE_CHECKING:
+    from tierwise.budgets.guard import BudgetGuard
+    from tierwise.shadow.worker import ShadowWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,3 +23,5 @@ class ProxyState:
     upstream: Upstream
     settings: ProxySettings
     on_outcome: OutcomeHook
+    shadow: ShadowWorker | None = None  # shadow evaluation, when the policy enables it
+    budgets: BudgetGuard | None = None  # monthly budgets, when the policy sets any

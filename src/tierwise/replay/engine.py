@@ -19,7 +19,7 @@ replayed in time order so that a pinned conversation follows the model replay ga
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -128,17 +128,17 @@ class _ReplayRouter(Router):
             for strategy in self._strategies
         ]
 
-    def decide(self, request: RouteRequest) -> Decision:
+    def decide(self, request: RouteRequest, limits: Sequence[Verdict] = ()) -> Decision:
         features = request.metadata.get(_FEATURES)
         if not isinstance(features, RecordedFeatures):
-            return super().decide(request)
+            return super().decide(request, limits)
         limit = self.policy.config.limits.max_prompt_chars
         if features.chars > limit:
             raise PromptTooLargeError(
                 f"the prompt has {features.chars:,} characters, over the limit of {limit:,} "
                 "(limits.max_prompt_chars)"
             )
-        return self.decide_with(request, features)
+        return self.decide_with(request, features, limits)
 
 
 class Replayer:

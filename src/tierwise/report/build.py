@@ -22,6 +22,7 @@ from tierwise.report.aggregate import BREAKDOWNS, EMPTY, Rollup
 from tierwise.report.alerts import AlertThresholds, evaluate
 from tierwise.report.percentiles import Percentiles, latency_percentiles
 from tierwise.report.period import covered_days
+from tierwise.report.shadow import ShadowSummary, shadow_summary
 from tierwise.report.summary import Group, Report
 from tierwise.store.schema import decisions
 
@@ -73,8 +74,10 @@ def build_report(
     rolled = Rollup(EMPTY, {})
     overhead, upstream = Percentiles(), Percentiles()
     records: list[DecisionRecord] = []
+    shadow: ShadowSummary | None = None
     with _reading(store) as conn:
         if conn is not None:
+            shadow = shadow_summary(conn, since, until)
             needed = ["day", "tier", "task-type", *([by] if by is not None else [])]
             rolled = aggregate.rollup(conn, needed, where)
         if conn is not None and rolled.totals.requests:
@@ -101,6 +104,7 @@ def build_report(
         tier_mix=tuple(group for group in groups("tier") if group.key is not None),
         task_types=groups("task-type")[:TOP_TASK_TYPES],
         recent=tuple(records),
+        shadow=shadow,
         alerts=evaluate(
             thresholds,
             quality_retention=totals.quality_mean,

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from tierwise.pricing import format_usd
 from tierwise.report.percentiles import Percentiles
+from tierwise.report.shadow import ShadowSummary, retention
 from tierwise.report.summary import Report
 
 __all__ = ["render"]
@@ -35,6 +36,9 @@ def render(report: Report, console: Console) -> None:
         if alert.firing:
             console.print(f"[bold red]ALERT[/bold red] [red]{escape(alert.message)}[/red]")
     console.print(_summary(report))
+    retained = _retention(report)
+    if retained is not None:
+        console.print(retained)
     if report.by is not None:
         console.print(_breakdown(report))
     calm = [alert for alert in report.alerts if not alert.firing]
@@ -90,6 +94,8 @@ def _summary(report: Report) -> Table:
     table.add_row(
         "fallbacks", "-" if m.fallback_rate is None else f"{m.fallback_rate:.1%} ({m.fallbacks:,})"
     )
+    if report.shadow is not None and report.shadow.evaluations:
+        table.add_row("shadow evaluation", _shadow(report.shadow))
     table.add_row("routing overhead", _percentiles(report.overhead))
     table.add_row("upstream latency", _percentiles(report.upstream))
     return table
@@ -115,6 +121,42 @@ def _breakdown(report: Report) -> Table:
             _money(m.baseline_cost_per_task_micro, 6),
             "-" if m.escalation_rate is None else f"{m.escalation_rate:.1%}",
             "-" if m.quality_mean is None else f"{m.quality_mean:.1%}",
+        )
+    return table
+
+
+def _shadow(summary: ShadowSummary) -> str:
+    """Shadow spend apart from the traffic's, and the judge's position bias."""
+    failed = summary.shadow_failures + summary.judge_failures
+    rate = summary.disagreement_rate
+    bias = ""
+    if rate is not None:
+        bias = f"; orders disagree {rate:.0%} of {summary.both_orders:,} (position bias)"
+    return (
+        f"{summary.judged:,} judged of {summary.evaluations:,} ({failed:,} failed); "
+        f"cost {_money(summary.total_micro, 4)} apart from the spend above "
+        f"(shadow {_money(summary.shadow_micro, 4)}, judge {_money(summary.judge_micro, 4)})"
+        f"{bias}"
+    )
+
+
+def _retention(report: Report) -> Table | None:
+    """Quality retention per task type with its interval, where there are scores."""
+    rows = [(group, retention(group.measures)) for group in report.task_types]
+    scored = [(group, interval) for group, interval in rows if interval is not None]
+    if not scored:
+        return None
+    table = Table(title="quality retention by task type", title_justify="left")
+    table.add_column("task type", no_wrap=True)
+    for name in ("requests", "scored", "retention", "95% interval"):
+        table.add_column(name, justify="right")
+    for group, interval in scored:
+        table.add_row(
+            escape(group.key) if group.key is not None else "[dim](none)[/dim]",
+            f"{group.measures.requests:,}",
+            f"{interval.n:,}",
+            f"{interval.value:.1%}",
+            f"{interval.low:.1%}-{interval.high:.1%}",
         )
     return table
 

@@ -17,6 +17,7 @@ from tierwise.report.aggregate import Measures
 from tierwise.report.alerts import Alert
 from tierwise.report.percentiles import Percentiles
 from tierwise.report.period import span_days
+from tierwise.report.shadow import ShadowSummary, retention
 from tierwise.tiers import Tier
 
 __all__ = ["Group", "Report", "usd"]
@@ -70,6 +71,7 @@ class Report:
     task_types: tuple[Group, ...]
     recent: tuple[DecisionRecord, ...]  # newest first
     alerts: tuple[Alert, ...]
+    shadow: ShadowSummary | None = None  # shadow evaluations (None: the store has no table)
 
     @property
     def empty(self) -> bool:
@@ -153,11 +155,13 @@ class Report:
                     "requests": group.measures.requests,
                     "cost_usd": usd(group.measures.cost_micro),
                     "savings_usd": usd(group.measures.savings_micro),
+                    **_retention(group.measures),
                 }
                 for group in self.task_types
             ],
             "recent": [_recent(record) for record in self.recent],
             "alerts": [alert.as_json() for alert in self.alerts],
+            "shadow": None if self.shadow is None else self.shadow.as_json(),
         }
 
     def tier_shares(self) -> list[tuple[Group, float]]:
@@ -189,6 +193,16 @@ def _recent(record: DecisionRecord) -> dict[str, Any]:
         "cost_usd": usd(record.cost_micro_usd),
         "baseline_cost_usd": usd(record.baseline_cost_micro_usd),
         "total_ms": None if record.total_latency is None else round(record.total_latency * 1000, 3),
+    }
+
+
+def _retention(measures: Measures) -> dict[str, Any]:
+    """A task type's quality retention (shadow scores) and its Wilson interval."""
+    interval = retention(measures)
+    return {
+        "quality_scored": measures.quality_scored,
+        "quality_retention": None if interval is None else round(interval.value, 6),
+        "quality_interval": None if interval is None else interval.as_json(),
     }
 
 

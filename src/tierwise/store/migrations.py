@@ -132,10 +132,51 @@ def m003_routing_inputs(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE tierwise_decisions ADD COLUMN {column.name} {kind}"))
 
 
+def m004_shadow(conn: Connection) -> None:
+    """Shadow evaluations: the baseline's answer judged against the routed one, and what the
+    shadow and judge calls spent (summed for the shadow budget, so it holds across restarts)."""
+    key = BigInteger().with_variant(Integer(), "sqlite")
+    table = Table(
+        "tierwise_shadow",
+        MetaData(),
+        Column("id", key, primary_key=True, autoincrement=True),
+        Column("request_id", String(), nullable=False, unique=True),
+        Column("time", UTCDateTime(), nullable=False),
+        Column("task_type", String()),
+        Column("routed_model", String(), nullable=False),
+        Column("baseline_model", String(), nullable=False),
+        Column("judge_model", String(), nullable=False),
+        Column("verdict", String()),
+        Column("quality_score", Double()),
+        Column("routed_position", String()),
+        Column("both_orders", Boolean(), nullable=False),
+        Column("orders_disagree", Boolean()),
+        Column("error", String()),
+        Column("shadow_input_tokens", Integer()),
+        Column("shadow_output_tokens", Integer()),
+        Column("judge_input_tokens", Integer()),
+        Column("judge_output_tokens", Integer()),
+        Column("shadow_cost_micro_usd", BigInteger()),
+        Column("judge_cost_micro_usd", BigInteger()),
+        Index("ix_tierwise_shadow_time", "time"),
+    )
+    table.create(conn)
+
+
+def m005_token_counts(conn: Connection) -> None:
+    """The API's token count of the prompt beside the offline estimate (``context_tokens``), for
+    requests near a context threshold: the estimate's error, measured."""
+    column: Column[Any] = Column("counted_context_tokens", Integer())
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE tierwise_decisions ADD COLUMN {column.name} {kind}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_decisions", m001_decisions),
     Migration("m002_routing_cost", m002_routing_cost),
     Migration("m003_routing_inputs", m003_routing_inputs),
+    Migration("m004_shadow", m004_shadow),
+    Migration("m005_token_counts", m005_token_counts),
 )
 
 

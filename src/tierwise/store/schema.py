@@ -40,6 +40,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 DECISIONS = "tierwise_decisions"
 MIGRATIONS = "tierwise_migrations"
+SHADOW = "tierwise_shadow"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -153,7 +154,33 @@ decisions = Table(
     Column("routing_cost_usd", ExactDecimal()),  # m002: the classifier's and judges' share
     Column("routing_cost_micro_usd", BigInteger()),
     Column("routing_inputs", json_list()),  # m003: what replay re-decides from
+    Column("counted_context_tokens", Integer()),  # m005: the API's count beside the estimate
     Index("ix_tierwise_decisions_time", "time"),
+)
+
+shadow = Table(  # m004: shadow evaluations (one per sampled request), their verdict and spend
+    SHADOW,
+    metadata,
+    Column("id", identity_key(), primary_key=True, autoincrement=True),
+    Column("request_id", String(), nullable=False, unique=True),
+    Column("time", UTCDateTime(), nullable=False),
+    Column("task_type", String()),
+    Column("routed_model", String(), nullable=False),
+    Column("baseline_model", String(), nullable=False),
+    Column("judge_model", String(), nullable=False),
+    Column("verdict", String()),  # routed | baseline | tie | split; NULL when none was reached
+    Column("quality_score", Double()),
+    Column("routed_position", String()),  # A | B: where the routed answer was shown first
+    Column("both_orders", Boolean(), nullable=False),
+    Column("orders_disagree", Boolean()),  # only when both orders were asked
+    Column("error", String()),  # why there is no verdict: shadow_error | judge_error: ...
+    Column("shadow_input_tokens", Integer()),
+    Column("shadow_output_tokens", Integer()),
+    Column("judge_input_tokens", Integer()),
+    Column("judge_output_tokens", Integer()),
+    Column("shadow_cost_micro_usd", BigInteger()),
+    Column("judge_cost_micro_usd", BigInteger()),
+    Index("ix_tierwise_shadow_time", "time"),
 )
 
 migrations = Table(

@@ -1,4 +1,5 @@
-"""Small pieces of Anthropic's wire format: ids, error bodies, SSE framing, rate-limit headers."""
+"""Small pieces of Anthropic's wire format: ids, error bodies, rate-limit headers
+(SSE framing is ``tierwise.sse``'s)."""
 
 from __future__ import annotations
 
@@ -50,11 +51,6 @@ def error_response(error: ApiError, request_id: str) -> Response:
     body = dumps(error_body(error.error_type, error.message, request_id))
     headers = {"request-id": request_id, **error.headers}
     return Response(body, error.status, headers, media_type="application/json")
-
-
-def sse(event: str, data: Mapping[str, Any]) -> bytes:
-    """One Server-Sent Event: ``event: X\\ndata: {json}\\n\\n``."""
-    return f"event: {event}\ndata: {dumps(data)}\n\n".encode()
 
 
 def ratelimit_headers(limit: int, used: int, tokens_limit: int, tokens: int) -> dict[str, str]:
