@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from tierwise.options import DbOption, SinceOption
+
 __all__ = ["replay_command"]
 
 
@@ -18,18 +20,8 @@ def replay_command(
     policy: Annotated[
         Path, typer.Option("--policy", help="The new policy to try on the recorded requests.")
     ],
-    since: Annotated[
-        str,
-        typer.Option(help="Start of the period: 30d, 12h, 2w, an ISO date or time, or 'all'."),
-    ] = "30d",
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="A SQLite path or a postgresql:// URL (default: TIERWISE_DATABASE_URL, "
-            "else tierwise.db in the data directory).",
-        ),
-    ] = None,
+    since: SinceOption = "30d",
+    db: DbOption = None,
     recorded_policy: Annotated[
         list[Path] | None,
         typer.Option(

@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from tierwise.errors import InputError
+from tierwise.options import DbOption, SinceOption
 
 __all__ = ["report_command"]
 
@@ -24,13 +25,7 @@ ALL = "all"  # --since all: every record, however old
 
 
 def report_command(
-    since: Annotated[
-        str,
-        typer.Option(
-            help="Start of the period: a duration back from now (30d, 12h, 90m, 2w), "
-            "an ISO date or time (UTC unless it says), or 'all'."
-        ),
-    ] = "30d",
+    since: SinceOption = "30d",
     until: Annotated[
         str | None,
         typer.Option(help="End of the period (same forms as --since; default: now)."),
@@ -45,14 +40,7 @@ def report_command(
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write the dashboard page to this file.")
     ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="A SQLite path or a postgresql:// URL (default: TIERWISE_DATABASE_URL, "
-            "else tierwise.db in the data directory).",
-        ),
-    ] = None,
+    db: DbOption = None,
     alert_quality_drop: Annotated[
         float, typer.Option(help="Alert when quality is down more than this share (0-1).")
     ] = 0.05,

@@ -12,23 +12,14 @@ from typing import Annotated
 import typer
 
 from tierwise.errors import InputError
+from tierwise.options import DbOption, SinceOption
 
 __all__ = ["review_command"]
 
 
 def review_command(
-    since: Annotated[
-        str,
-        typer.Option(help="Start of the period: 30d, 12h, 2w, an ISO date or time, or 'all'."),
-    ] = "30d",
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="A SQLite path or a postgresql:// URL (default: TIERWISE_DATABASE_URL, "
-            "else tierwise.db in the data directory).",
-        ),
-    ] = None,
+    since: SinceOption = "30d",
+    db: DbOption = None,
     policy: Annotated[
         Path | None,
         typer.Option("--policy", help="The policy to review (default: the shipped policy)."),

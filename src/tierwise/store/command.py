@@ -15,6 +15,7 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 
 from tierwise.errors import TierwiseError
+from tierwise.options import DbOption
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -26,15 +27,6 @@ db_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help="A SQLite path or a postgresql:// URL (default: TIERWISE_DATABASE_URL, "
-        "else tierwise.db in the data directory).",
-    ),
-]
 
 
 def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:

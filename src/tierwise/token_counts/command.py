@@ -13,26 +13,15 @@ from typing import Annotated
 
 import typer
 
+from tierwise.options import DbOption, SinceOption
+
 __all__ = ["estimate_error_command"]
 
 
 def estimate_error_command(
-    since: Annotated[
-        str,
-        typer.Option(
-            help="Start of the period: a duration back from now (30d, 12h, 2w), an ISO date "
-            "or time, or 'all'."
-        ),
-    ] = "30d",
+    since: SinceOption = "30d",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="A SQLite path or a postgresql:// URL (default: TIERWISE_DATABASE_URL, "
-            "else tierwise.db in the data directory).",
-        ),
-    ] = None,
+    db: DbOption = None,
 ) -> None:
     """The token estimate's mean relative error per model and prompt kind, and the
     context.estimate_factor that would cancel it (from requests whose prompt was counted)."""
