@@ -7,15 +7,13 @@ SQLite file, or no table) reads as empty: a report never creates or migrates a d
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, inspect, select
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import Connection, select
 
-from tierwise.errors import InputError, StoreError
+from tierwise.errors import InputError
 from tierwise.records import DecisionRecord
 from tierwise.report import aggregate
 from tierwise.report.aggregate import BREAKDOWNS, EMPTY, Rollup
@@ -75,7 +73,7 @@ def build_report(
     overhead, upstream = Percentiles(), Percentiles()
     records: list[DecisionRecord] = []
     shadow: ShadowSummary | None = None
-    with _reading(store) as conn:
+    with store.reading() as conn:
         if conn is not None:
             shadow = shadow_summary(conn, since, until)
             needed = ["day", "tier", "task-type", *([by] if by is not None else [])]
@@ -126,23 +124,6 @@ def _recent(
         .limit(limit)
     )
     return [DecisionRecord.from_row(row._asdict()) for row in conn.execute(query)]
-
-
-@contextmanager
-def _reading(store: Store) -> Iterator[Connection | None]:
-    """A connection in one read transaction, or ``None`` when there is nothing to read yet;
-    database errors as ``StoreError``."""
-    if store.path is not None and not store.path.exists():
-        yield None
-        return
-    try:
-        with store.engine.connect() as conn, conn.begin():
-            yield conn if inspect(conn).has_table(decisions.name) else None
-    except sa_exc.SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise StoreError(
-            f"cannot read {store.display}: {detail[0] if detail else type(exc).__name__}"
-        ) from exc
 
 
 def _aware(moment: datetime, name: str) -> datetime:

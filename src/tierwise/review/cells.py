@@ -9,16 +9,13 @@ escalations because nothing was checked is not mistaken for a tier that passes i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, and_, func, inspect, select
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import Connection, and_, func, select
 
-from tierwise.errors import StoreError
 from tierwise.report.aggregate import Measures, measure_columns, window
 from tierwise.store.schema import decisions
 from tierwise.tiers import Tier
@@ -98,7 +95,7 @@ def read_cells(
     """The cells of the routed Messages requests with ``since <= time < until``, most
     requests first. A store that does not exist yet reads as empty; never migrates."""
     where = [*window(since, until), _c.endpoint == "messages", _c.routed]
-    with _reading(store) as conn:
+    with store.reading() as conn:
         return [] if conn is None else _query(conn, where)
 
 
@@ -118,22 +115,6 @@ def _query(conn: Connection, where: Sequence[ColumnElement[bool]]) -> list[Cell]
         stats = Stats.of(Measures.from_row(data), int(data["validated"]))
         cells.append(Cell(row.task_type, row.domain, _tier(row.chosen_tier), stats))
     return sorted(cells, key=lambda c: (-c.stats.requests, c.task_type or "", c.domain or ""))
-
-
-@contextmanager
-def _reading(store: Store) -> Iterator[Connection | None]:
-    """One read transaction (``None`` when there is nothing to read); errors as ``StoreError``."""
-    if store.path is not None and not store.path.exists():
-        yield None
-        return
-    try:
-        with store.engine.connect() as conn, conn.begin():
-            yield conn if inspect(conn).has_table(decisions.name) else None
-    except sa_exc.SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise StoreError(
-            f"cannot read {store.display}: {detail[0] if detail else type(exc).__name__}"
-        ) from exc
 
 
 def _tier(name: str | None) -> Tier | None:

@@ -217,6 +217,17 @@ class Store:
         with self._errors("read"), self._connect() as conn, conn.begin():
             return [DecisionRecord.from_row(row._asdict()) for row in conn.execute(query)]
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection | None]:
+        """A connection in one read transaction, for reports: ``None`` when there is nothing to
+        read yet (no database file, or not migrated), so reading never creates a database.
+        Database errors leave as ``StoreError``."""
+        if self.path is not None and not self.path.exists():
+            yield None
+            return
+        with self._errors("read"), self.engine.connect() as conn, conn.begin():
+            yield conn if inspect(conn).has_table(decisions.name) else None
+
     def get(self, request_id: str) -> DecisionRecord | None:
         """The record of one request, if stored."""
         query = select(decisions).where(decisions.c.request_id == request_id)
