@@ -292,3 +292,29 @@ def test_an_empty_file_is_a_valid_standalone_policy(tmp_path: Path) -> None:
     assert isinstance(policy, Policy)
     assert policy.config.routes == {}
     assert policy.ladder == [Tier.HAIKU, Tier.SONNET, Tier.OPUS]
+
+
+def test_a_policy_can_extend_another_policy_file(tmp_path: Path) -> None:
+    """``extends`` takes a file relative to the extending one; chains merge in order."""
+    (tmp_path / "team").mkdir()
+    write(tmp_path, 'extends = "default"\nname = "base"\n[routes]\nformat = { tier = "sonnet" }\n',
+          "base.toml")  # fmt: skip
+    child = write(
+        tmp_path / "team",
+        'extends = "../base.toml"\nname = "team"\n[routes]\nextract = { tier = "opus" }\n',
+    )
+    policy = load_policy(child)
+    routes = policy.config.routes
+    assert routes["format"].tier is Tier.SONNET  # from base.toml
+    assert routes["extract"].tier is Tier.OPUS  # from the child
+    assert routes["architect"].tier is Tier.OPUS  # from the default, through base.toml
+    assert policy.config.name == "team"
+
+
+def test_a_policy_extending_itself_is_one_clear_error(tmp_path: Path) -> None:
+    write(tmp_path, 'extends = "b.toml"\n', "a.toml")
+    write(tmp_path, 'extends = "a.toml"\n', "b.toml")
+    with pytest.raises(PolicyError, match="cannot extend itself"):
+        load_policy(tmp_path / "a.toml")
+    with pytest.raises(PolicyError, match="policy file not found"):
+        load_policy(write(tmp_path, 'extends = "missing.toml"\n'))

@@ -1,7 +1,8 @@
 """Loading a policy file: TOML in, a validated ``Policy`` out, or one clear ``PolicyError``.
 
-A user's policy can stand alone or start with ``extends = "default"`` to change only what it
-names (tables merge key by key; lists replace). Model ids are checked against the catalog at
+A user's policy can stand alone or start with ``extends = "default"`` (or ``extends =
+"base.toml"``, another policy file, relative to this one) to change only what it names (tables
+merge key by key; lists replace). Model ids are checked against the catalog at
 load time, so a typo fails at start-up rather than on the first request.
 """
 
@@ -55,10 +56,24 @@ def load_policy(path: Path | str | None = None, *, catalog: Catalog | None = Non
     if path is None:
         return _build(_default_data(), "default policy", catalog)
     path = Path(path)
+    return _build(_file_data(path, ()), str(path), catalog)
+
+
+def _file_data(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """A policy file's data merged over what it extends (the default or another file)."""
     data = _read_toml(path.read_bytes() if path.is_file() else None, str(path))
-    if data.get("extends") == "default":
-        data = _merge(_default_data(), data)
-    return _build(data, str(path), catalog)
+    base = data.get("extends")
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise PolicyError(f"{path}: extends: give \"default\" or a policy file's path")
+    if base == "default":
+        return _merge(_default_data(), data)
+    parent = (path.parent / base).resolve()
+    if parent in chain or parent == path.resolve():
+        cycle = " -> ".join(str(p) for p in (*chain, path.resolve(), parent))
+        raise PolicyError(f"{path}: extends: a policy cannot extend itself ({cycle})")
+    return _merge(_file_data(parent, (*chain, path.resolve())), data)
 
 
 @cache

@@ -366,7 +366,7 @@ class PolicyConfig(_Strict):
 
     version: Literal[1] = 1
     name: str = "custom"
-    extends: Literal["default"] | None = None
+    extends: str | None = None  # "default" or another policy file (relative to this one)
     strategies: list[StrategyName] = Field(default_factory=lambda: list(DEFAULT_STRATEGIES))
     tiers: TiersConfig = Field(default_factory=TiersConfig)
     routes: dict[str, Route] = Field(default_factory=dict)

@@ -127,3 +127,29 @@ def test_review_command_writes_a_policy_and_json(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["review", "--db", url, "--min-samples", "0"])
     assert bad.exit_code == 2
     assert "--min-samples" in bad.output
+
+
+def test_a_proposal_for_a_custom_policy_keeps_the_rest_of_it(tmp_path: Path) -> None:
+    """Reviewing a custom policy writes a proposal that extends that file, so adopting it
+    keeps the policy's other settings (here: escalation validators and a name)."""
+    url = str(tmp_path / "cli.db")
+    with Store(url) as store:
+        store.migrate()
+        store.insert_many(_workload())
+    (tmp_path / "policies").mkdir()
+    custom = tmp_path / "policies" / "ours.toml"
+    custom.write_text(
+        'extends = "default"\nname = "ours"\n'
+        '[escalation]\nenabled = true\n[[escalation.validators."*"]]\nkind = "non_empty"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "proposals" / "p.toml"
+    out.parent.mkdir()
+    result = CliRunner().invoke(
+        app, ["review", "--db", url, "--policy", str(custom), "-o", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert 'extends = "../policies/ours.toml"' in out.read_text()
+    proposed = load_policy(out)
+    assert proposed.config.routes["implement"].tier is Tier.OPUS  # the proposed change
+    assert proposed.config.escalation == load_policy(custom).config.escalation  # kept

@@ -35,8 +35,9 @@ class Review:
     def requests(self) -> int:
         return sum(cell.stats.requests for cell in self.cells)
 
-    def toml(self) -> str:
-        """The proposal as a policy file (``-o``)."""
+    def toml(self, extends: str = "default") -> str:
+        """The proposal as a policy file (``-o``) over ``extends``: "default" or the path of
+        the reviewed policy file, as the proposal file will find it."""
         return proposal_toml(
             self.proposals,
             policy_source=self.policy.source,
@@ -44,6 +45,7 @@ class Review:
             since=self.since,
             records=self.requests,
             criteria=self.criteria,
+            extends=extends,
         )
 
     def cell_json(self, cell: Cell) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def review_command(
         review = build_review(store, current, since=start, until=now, criteria=criteria)
     if output is not None:
         try:
-            output.write_text(review.toml(), encoding="utf-8")
+            output.write_text(review.toml(_extends(policy, output)), encoding="utf-8")
         except OSError as exc:
             raise InputError(f"-o: cannot write {output}: {exc.strerror}") from None
     if as_json:
@@ -72,3 +72,13 @@ def review_command(
             f"proposal written to {output} (nothing applied; try: tierwise replay --policy "
             f"{output})"
         )
+
+
+def _extends(policy: Path | None, output: Path) -> str:
+    """What the proposal extends: the default, or the reviewed file as seen from ``output``."""
+    if policy is None:
+        return "default"
+    try:
+        return os.path.relpath(policy.resolve(), output.resolve().parent)
+    except ValueError:  # another drive (Windows): no relative path
+        return str(policy.resolve())

@@ -1,5 +1,6 @@
-"""The proposal as a policy file a person reviews: ``extends = "default"`` and only the changed
-``[routes.*]`` entries, each under a comment giving its evidence.
+"""The proposal as a policy file a person reviews: ``extends`` the reviewed policy (the shipped
+default, or the reviewed file itself, so its validators, shadow evaluation and budgets stay as
+they are) and only the changed ``[routes.*]`` entries, each under a comment giving its evidence.
 
 It loads with ``load_policy`` as it is, so ``tierwise replay --policy proposal.toml`` can show
 what it would have changed on the same traffic before anyone adopts it.
@@ -24,6 +25,7 @@ def proposal_toml(
     since: datetime | None,
     records: int,
     criteria: Criteria,
+    extends: str = "default",
 ) -> str:
     """The TOML text of ``proposals`` (a valid policy even when there are none)."""
     period = f"since {since.isoformat()}" if since is not None else "all records"
@@ -35,7 +37,7 @@ def proposal_toml(
         f"{criteria.target:.0%}; escalation limit {criteria.escalation_limit:.0%}; Wilson "
         f"{criteria.confidence:.0%} intervals.",
         "# Try it on your own traffic first: tierwise replay --policy THIS_FILE",
-        'extends = "default"',
+        f"extends = {_string(extends)}",
     ]
     if not proposals:
         lines.append("# No change is proposed.")
