@@ -139,8 +139,13 @@ class Outcome:
 
     @property
     def fell_back(self) -> bool:
-        """Whether a model other than the first one tried served the request."""
-        return len({attempt.model for attempt in self.attempts}) > 1
+        """Whether another model was tried because the one before failed for capacity reasons.
+        An escalation (the answer before failed validation) or a retry is not a fallback: the
+        report and the metrics count escalations on their own."""
+        return any(
+            attempt.kind == "fallback" or (attempt.kind == "first" and attempt.model != prev.model)
+            for prev, attempt in zip(self.attempts, self.attempts[1:], strict=False)
+        )
 
 
 OutcomeHook = Callable[[Outcome], None]
