@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,12 @@ from tierwise.store.paths import StoreLocation, data_dir, resolve
 from tierwise.store.schema import RECORD_COLUMNS, decisions
 from tierwise.store.spool import Spool
 
+# Rows per SQLite INSERT statement. One multi-row statement instead of ``executemany`` matters
+# in the proxy: sqlite3 releases the GIL around every row's step, and each time the writer
+# thread takes it back the event loop is made to hand it over, which cost the proxy about a
+# sixth of its CPU per request (benchmarks/bench_recording.py). At most 64 statements of up to
+# 64 rows each stay in sqlite3's statement cache (128), so none is parsed twice.
+SQLITE_ROWS_PER_STATEMENT = 64
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds SQLite waits for a lock before "database is locked"
 DEFAULT_CONNECT_TIMEOUT = 5.0  # seconds PostgreSQL may take to accept a connection
 
@@ -167,7 +174,13 @@ class Store:
             raise RecordRejectedError(f"a record cannot be stored: {exc}") from exc
         with self._errors("write to"), self._connect() as conn, conn.begin():
             if self.backend == "sqlite":
-                return max(conn.exec_driver_sql(insert.sql, params).rowcount, 0)
+                inserted = 0
+                for start in range(0, len(params), SQLITE_ROWS_PER_STATEMENT):
+                    chunk = params[start : start + SQLITE_ROWS_PER_STATEMENT]
+                    values = tuple(value for row in chunk for value in row)
+                    result = conn.exec_driver_sql(insert.multi_row_sql(len(chunk)), values)
+                    inserted += max(result.rowcount, 0)
+                return inserted
             # psycopg runs an executemany as one pipeline (fast), but reports no row count
             # (and INSERT ... RETURNING is several times slower): count what is there first
             ids = bindparam("ids", [record.request_id for record in unique], ARRAY(String()))
@@ -393,6 +406,10 @@ class _CompiledInsert:
             str(compiled), positional, columns, attrgetter(*columns), tuple(processed), texts
         )
 
+    def multi_row_sql(self, rows: int) -> str:
+        """The statement inserting ``rows`` rows at once (positional placeholders only)."""
+        return _multi_row_sql(self.sql, rows)
+
     def parameters(self, records: Sequence[DecisionRecord]) -> list[Any]:
         """The driver's parameters for ``records`` (``DecisionRecord.as_row``'s values)."""
         converted: list[tuple[Any, ...]] = []
@@ -410,6 +427,13 @@ class _CompiledInsert:
         if self.positional:
             return converted
         return [dict(zip(self.columns, values, strict=True)) for values in converted]
+
+
+@lru_cache(maxsize=256)
+def _multi_row_sql(single_row_sql: str, rows: int) -> str:
+    head, _, rest = single_row_sql.partition(" VALUES ")
+    one_row, _, tail = rest.partition(")")
+    return f"{head} VALUES {', '.join([one_row + ')'] * rows)}{tail}"
 
 
 def _check_file_identity(engine: Engine, path: Path) -> None:
