@@ -1,5 +1,6 @@
-"""Routing skill on the labelled datasets: the learned router (K-fold cross-validated), the
-default rule policy and the product description's keyword rules, beside the baselines.
+"""Routing skill on the labelled datasets: the learned router (K-fold cross-validated, its
+feature preset chosen inside each training fold), the default rule policy and the product
+description's keyword rules, beside the baselines.
 
     TIERWISE_EVAL_DATA=path/to/data python benchmarks/routing_quality.py gsm8k mmlu mmlu_pro
 

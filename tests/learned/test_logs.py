@@ -43,9 +43,9 @@ def test_escalation_passed_validation_and_quality_scores_become_labels() -> None
         _record("upstream error", [{"model": "claude-haiku-5-5", "status": 529}]),
     ]
     found = examples_from_records(records, LADDER)
-    labels = {e.text: e.labels for e in found.examples}
-    assert labels["escalated"] == {Tier.HAIKU: 1, Tier.SONNET: 0}
-    assert labels["haiku was enough"] == {Tier.HAIKU: 0, Tier.SONNET: 0}
-    assert labels["scored badly"] == {Tier.HAIKU: 1, Tier.SONNET: 1}
+    outcomes = {e.text: e.outcomes for e in found.examples}
+    assert outcomes["escalated"] == {Tier.HAIKU: 0, Tier.SONNET: 1, Tier.OPUS: 1}
+    assert outcomes["haiku was enough"] == {Tier.HAIKU: 1, Tier.SONNET: 1, Tier.OPUS: 1}
+    assert outcomes["scored badly"] == {Tier.HAIKU: 0, Tier.SONNET: 0}
     assert found.without_prompt == 1
     assert found.without_label == 1

@@ -1,29 +1,32 @@
-"""Training on synthetic data, the router file round trip, the safe loader and the strategy."""
+"""The router file: scores from a trained router, the round trip, the safe loader, the
+strategy."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from evaluation.synthetic import write_dataset
 from tierwise.decision import RouteRequest
 from tierwise.errors import InputError, PolicyError
 from tierwise.evaluation.dataset import load_dataset
-from tierwise.learned.model import load_router, parse_router
-from tierwise.learned.train import Example, cross_val_scores, examples_from_dataset, fit
+from tierwise.learned.model import load_router, parse_router, rung_scores
+from tierwise.learned.train import PRESETS, examples_from_dataset, fit
 from tierwise.policy import load_policy
 from tierwise.router import Router
 from tierwise.tiers import Tier
 
 
-@pytest.fixture(scope="module")
-def router_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=list(PRESETS))
+def router_file(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
     folder = tmp_path_factory.mktemp("router")
     dataset = load_dataset(write_dataset(folder, tiers=3))
     path = folder / "router.json"
-    fit(examples_from_dataset(dataset), dataset.tiers).save(path)
+    preset = PRESETS[request.param]
+    fit(examples_from_dataset(dataset), dataset.tiers, preset=preset).save(path)
     return path
 
 
@@ -34,13 +37,26 @@ def test_learns_which_prompts_need_a_higher_tier(router_file: Path) -> None:
     easy = router.scores("sort a list please #999", "chores")
     assert hard[0] > 0.5 > easy[0]
     assert router.choose(hard, {}) > router.choose(easy, {}) == Tier.HAIKU
+    p = router.probabilities("sort a list and prove it is optimal #999", "math")
+    assert p[0] < 0.5 < p[2]  # haiku fails these, opus answers them
 
 
 def test_round_trip_keeps_scores(router_file: Path) -> None:
     router = load_router(router_file)
     again = parse_router(router.to_json())
+    assert (again.idf is None) == (router.idf is None)
     text = "format json and prove it #3"
-    assert again.scores(text, "math") == pytest.approx(router.scores(text, "math"), abs=1e-5)
+    assert again.probabilities(text, "math") == pytest.approx(
+        router.probabilities(text, "math"), abs=1e-5
+    )
+
+
+def test_rung_scores_are_expected_gains_clipped_at_zero_with_order_kept() -> None:
+    scores = rung_scores(np.array([[0.2, 0.9, 0.6], [0.9, 0.5, 0.7], [0.8, 0.6, 0.7]]))
+    assert scores == pytest.approx(np.array([[0.7, 0.0], [0.0, 0.2], [0.0, 0.1]]), abs=1e-3)
+    assert 0 <= scores[1, 0] < scores[2, 0]  # gains −0.2 and −0.1 stay ordered
+    assert scores.max() <= 1
+    assert rung_scores(np.array([[0.0, 1.0]]))[0, 0] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -48,17 +64,21 @@ def test_round_trip_keeps_scores(router_file: Path) -> None:
     [
         (
             lambda d: (
-                d["rungs"][0]["indices"].append(1 << 30),
-                d["rungs"][0]["weights"].append(1),
+                d["heads"][0]["indices"].append(1 << 30),
+                d["heads"][0]["values"].append(1),
             ),
-            "rungs.0.indices",
+            "heads.0.indices",
         ),
-        (lambda d: d["rungs"][0]["weights"].pop(), "rungs.0"),
-        (lambda d: d["rungs"].pop(), "rungs must be one per tier"),
+        (lambda d: d["heads"][0]["values"].pop(), "heads.0"),
+        (lambda d: d["heads"].pop(), "heads must be one per tier"),
+        (lambda d: d["heads"][1]["signal_weights"].pop(), "heads.1.signal_weights"),
         (lambda d: d.update(tiers=["opus", "haiku", "sonnet"]), "cheapest first"),
-        (lambda d: d.update(version=2), "version"),
+        (lambda d: d.update(version=3), "version"),
+        (lambda d: d.update(version=1), "retrain"),
         (lambda d: d.update(extra=1), "extra"),
         (lambda d: d["features"].update(dim=10), "features.dim"),
+        (lambda d: d["features"].update(signals=["log_chars"]), "difficulty signals"),
+        (lambda d: d["features"].update(chars=[4, 2]), "features"),
     ],
 )
 def test_loader_rejects_bad_files_naming_the_field(
@@ -72,36 +92,13 @@ def test_loader_rejects_bad_files_naming_the_field(
 
 def test_loader_rejects_nan_and_non_json(router_file: Path, tmp_path: Path) -> None:
     data = json.loads(router_file.read_text())
-    data["rungs"][0]["bias"] = float("nan")  # json.dumps writes NaN, which JSON parsers accept
-    with pytest.raises(InputError, match=r"rungs\.0\.bias"):
+    data["heads"][0]["bias"] = float("nan")  # json.dumps writes NaN, which JSON parsers accept
+    with pytest.raises(InputError, match=r"heads\.0\.bias"):
         parse_router(json.dumps(data))
     pickled = tmp_path / "router.pkl"
     pickled.write_bytes(b"\x80\x04\x95\x00")
     with pytest.raises(InputError, match=r"router\.pkl"):
         load_router(pickled)
-
-
-def test_rung_with_one_class_is_a_constant_and_partial_labels_are_used() -> None:
-    examples = [
-        Example("easy thing", None, {Tier.HAIKU: 0}),
-        Example("another easy thing", None, {Tier.HAIKU: 0, Tier.SONNET: 1}),
-        Example("hard thing", None, {Tier.SONNET: 0}),
-    ]
-    router = fit(examples, [Tier.HAIKU, Tier.SONNET, Tier.OPUS])
-    assert router.scores("anything")[0] < 0.5  # haiku sufficed every time it was seen
-    assert not router.rungs[0].weights.any()
-    with pytest.raises(InputError, match="sonnet"):
-        fit([Example("x", None, {Tier.HAIKU: 1})], [Tier.HAIKU, Tier.SONNET, Tier.OPUS])
-
-
-def test_cross_validation_scores_every_row_out_of_fold(tmp_path: Path) -> None:
-    dataset = load_dataset(write_dataset(tmp_path, rows=60))
-    scores = cross_val_scores(dataset, folds=5)
-    hard = dataset.scores[:, 0] == 0
-    assert scores.shape == (60, 1)
-    assert scores[hard, 0].min() > scores[~hard, 0].max()
-    with pytest.raises(InputError, match="--cv"):
-        cross_val_scores(dataset, folds=1)
 
 
 def test_learned_strategy_routes_with_policy_thresholds(router_file: Path, tmp_path: Path) -> None:

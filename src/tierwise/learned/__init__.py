@@ -1,6 +1,7 @@
-"""The learned router: a local linear model that scores, per prompt, how likely a cheaper tier's
-answer falls short of a higher tier's. Features (``features``), the saved model and its safe
-loader (``model``), training and cross-validation (``train``), labels from logs (``logs``).
+"""The learned router: local linear models that estimate, per prompt, how likely each tier is to
+answer well, and from those the quality expected from going up a tier. Features (``features``,
+``signals``), the saved model and its safe loader (``model``), training, preset selection and
+cross-validation (``train``), outcomes from logs (``logs``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``tierwise route --batch --router FILE``: decisions from the learned router alone.
 
 Each row gets the chosen tier, its model (the policy's model for the tier) and a ``score`` in
-[0, 1]: the router's estimate that the top tier is needed (the cheapest rung's probability that
-a higher tier answers better). Higher is harder, so an outside tool can redraw the
+[0, 1]: the cheapest rung's score, the quality the router expects to gain by going up from the
+cheapest tier. Higher is harder, so an outside tool can redraw the
 quality-vs-cost curves from these rows alone. Thresholds come from the policy's ``[learned]``.
 """
 
@@ -34,7 +34,10 @@ class LearnedBatch:
         wanted = self.router.choose(scores, self.thresholds)
         tier = _enabled(wanted, self.policy.ladder)
         model = self.policy.model_for(tier)
-        reason = f"learned router: P(higher tier needed) {scores[0]:.3f}; chose {wanted.value}"
+        reason = (
+            f"learned router: expected gain from a higher tier {scores[0]:.3f}; "
+            f"chose {wanted.value}"
+        )
         return Decision(
             model=model.id,
             tier=tier,

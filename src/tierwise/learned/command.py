@@ -18,6 +18,7 @@ from tierwise.tiers import Tier
 
 if TYPE_CHECKING:
     from tierwise.evaluation.dataset import Dataset
+    from tierwise.learned.train import Preset
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -36,6 +37,14 @@ def train_command(
         typer.Option("--cv", help="Also print K-fold cross-validated metrics (e.g. --cv 5)."),
     ] = None,
     c: Annotated[float, typer.Option("--c", help="Inverse regularisation strength.")] = 1.0,
+    features: Annotated[
+        str,
+        typer.Option(
+            "--features",
+            help="Feature preset: auto (chosen by 3-fold CV on the training rows), "
+            "words-idf or words-chars.",
+        ),
+    ] = "auto",
     from_logs: Annotated[
         bool,
         typer.Option(
@@ -56,10 +65,13 @@ def train_command(
     as_json: Annotated[bool, typer.Option("--json", help="With --cv: print JSON.")] = False,
 ) -> None:
     """Train the learned router and write it as a JSON file."""
-    from tierwise.learned.train import Example, examples_from_dataset, fit
+    from tierwise.learned.train import PRESETS, Example, examples_from_dataset, fit
 
     if c <= 0:
         raise InputError("--c must be more than 0")
+    if features != "auto" and features not in PRESETS:
+        raise InputError(f"--features must be auto, {' or '.join(PRESETS)}; got {features!r}")
+    preset = PRESETS.get(features)
     if not datasets and not from_logs:
         raise InputError("give dataset files, or --from-logs")
     if output is None and cv is None:
@@ -85,18 +97,24 @@ def train_command(
             f"text, {found.without_label} without an escalation or quality score)"
         )
     if cv is not None:
-        _cross_validate(loaded, cv, c, prices, as_json)
+        _cross_validate(loaded, cv, c, preset, prices, as_json)
     if output is not None:
-        router = fit(examples, sorted(ladder), c=c, trained={"datasets": names})
+        router = fit(examples, sorted(ladder), preset=preset, c=c, trained={"datasets": names})
         router.save(output)
         err.print(
             f"router written to {output} ({len(examples)} examples, "
-            f"tiers {', '.join(t.value for t in router.tiers)})"
+            f"tiers {', '.join(t.value for t in router.tiers)}, "
+            f"features {router.trained['features']})"
         )
 
 
 def _cross_validate(
-    datasets: list[Dataset], folds: int, c: float, prices: Path | None, as_json: bool
+    datasets: list[Dataset],
+    folds: int,
+    c: float,
+    preset: Preset | None,
+    prices: Path | None,
+    as_json: bool,
 ) -> None:
     import numpy as np
 
@@ -108,7 +126,7 @@ def _cross_validate(
     pricing = load_policy(prices)
     results = []
     for dataset in datasets:
-        scores = cross_val_scores(dataset, folds=folds, c=c)
+        scores = cross_val_scores(dataset, folds=folds, c=c, preset=preset)
         results.append(
             evaluate(
                 f"learned ({folds}-fold CV)",

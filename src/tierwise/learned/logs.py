@@ -4,13 +4,14 @@ A record is usable when it holds the prompt text (stored only under ``serve --st
 and its attempts name models the catalog knows. From its ``attempts`` (in order):
 
 * an attempt followed by one of ``"kind": "escalation"`` answered but failed validation: its
-  tier was **not** enough (label 1 for that rung and every rung below it);
+  tier was **not** enough (outcome 0 for that tier and every tier below it);
 * the last successful attempt, when nothing escalated after it and its ``quality_score`` (if
-  scored) is at least ``pass_score``: its tier **was** enough (label 0 for that rung and every
-  rung above it below the top);
-* a served answer scored below ``pass_score``: its tier was not enough.
+  scored) is at least ``pass_score``: its tier **was** enough (outcome 1 for that tier and every
+  tier above it);
+* a served answer scored below ``pass_score``: its tier was not enough (outcome 0 for it and
+  the tiers below).
 
-Each rung is trained only on the records that say something about it.
+Each tier's head is trained only on the records that say something about that tier.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def examples_from_records(
     pass_score: float = DEFAULT_PASS_SCORE,
     catalog: Catalog | None = None,
 ) -> LogExamples:
-    """Training examples for the rungs of ``ladder`` from decision records."""
+    """Training examples for the tiers of ``ladder`` from decision records."""
     catalog = catalog or default_catalog()
     examples: list[Example] = []
     without_prompt = without_label = 0
@@ -52,11 +53,11 @@ def examples_from_records(
         if not record.prompt:
             without_prompt += 1
             continue
-        labels = _labels(record, ladder, pass_score, catalog)
-        if not labels:
+        outcomes = _outcomes(record, ladder, pass_score, catalog)
+        if not outcomes:
             without_label += 1
             continue
-        examples.append(Example(record.prompt, record.task_type or record.domain, labels))
+        examples.append(Example(record.prompt, record.task_type or record.domain, outcomes))
     return LogExamples(examples, without_prompt, without_label)
 
 
@@ -69,17 +70,16 @@ def _tier(model: object, catalog: Catalog) -> Tier | None:
         return None
 
 
-def _labels(
+def _outcomes(
     record: DecisionRecord, ladder: tuple[Tier, ...], pass_score: float, catalog: Catalog
-) -> dict[Tier, int]:
-    rungs = ladder[:-1]
-    labels: dict[Tier, int] = {}
+) -> dict[Tier, float]:
+    outcomes: dict[Tier, float] = {}
     attempts = list(record.attempts)
     for attempt, following in pairwise(attempts):
         if following.get("kind") == "escalation":
             failed = _tier(attempt.get("model"), catalog)
             if failed is not None:
-                labels.update({t: 1 for t in rungs if t <= failed})
+                outcomes.update({t: 0.0 for t in ladder if t <= failed})
     served = next(
         (
             a
@@ -90,12 +90,12 @@ def _labels(
     )
     tier = _tier(served.get("model"), catalog) if served is not None else None
     if tier is None:
-        return labels
+        return outcomes
     if record.quality_score is not None and record.quality_score < pass_score:
-        labels.update({t: 1 for t in rungs if t <= tier})
+        outcomes.update({t: 0.0 for t in ladder if t <= tier})
     elif served is attempts[-1]:
-        labels.update({t: 0 for t in rungs if t >= tier and t not in labels})
-    return labels
+        outcomes.update({t: 1.0 for t in ladder if t >= tier and t not in outcomes})
+    return outcomes
 
 
 def load_log_examples(

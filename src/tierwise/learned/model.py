@@ -1,17 +1,18 @@
 """The learned router as plain data: a JSON file, loaded safely, scored in-process with numpy.
 
-The file holds the feature settings, the tier ladder it was trained on and, for every rung
-(every tier but the top), a bias and the non-zero weights of a logistic model. Rung ``k``'s
-score is the probability that some tier above ``k`` answers better than tier ``k``; a prompt
-goes to the cheapest tier whose rung score is below that rung's threshold. Loading validates
-every field (shapes, ranges, finite numbers) with pydantic and never executes anything from the
-file: no pickle.
+The file holds the feature settings (and the word idf weights when used), the tier ladder it was
+trained on and, for every tier, a *head*: a logistic model of the probability that the tier
+answers the prompt well (a bias, the non-zero weights of the hashed features, and one weight per
+difficulty signal). Rung ``k``'s score is about ``max(0, max over tiers j above k of P_j − P_k)``:
+the expected quality gained by going up from tier ``k`` (see ``rung_scores``). A prompt goes to
+the cheapest tier whose rung score is below that rung's threshold. Loading
+validates every field (shapes, ranges, finite numbers) with pydantic and never executes anything
+from the file: no pickle.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,10 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tierwise.errors import InputError
 from tierwise.learned.features import FeatureSpec, featurize
+from tierwise.learned.signals import SIGNALS
 from tierwise.tiers import Tier
 
 FORMAT = "tierwise-learned-router"
-MAX_FILE_BYTES = 200_000_000  # a router file is a few MB; refuse anything absurd before parsing
+VERSION = 2
+MAX_FILE_BYTES = 200_000_000  # a router file is some MB; refuse anything absurd before parsing
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
@@ -33,76 +36,127 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FeaturesFile(_Strict):
-    kind: Literal["hashed-words"] = "hashed-words"
-    dim: int = Field(ge=256, le=1 << 24)
-    bigrams: bool
-    category_weight: FiniteFloat = Field(ge=0)
-    max_chars: int = Field(gt=0)
-
-
-class RungFile(_Strict):
-    tier: Tier
-    bias: FiniteFloat
+class _Sparse(_Strict):
     indices: list[int]
-    weights: list[FiniteFloat]
+    values: list[FiniteFloat]
 
     @model_validator(mode="after")
-    def _same_length(self) -> RungFile:
-        if len(self.indices) != len(self.weights):
+    def _same_length(self) -> _Sparse:
+        if len(self.indices) != len(self.values):
             raise ValueError(
-                f"indices has {len(self.indices)} entries but weights has {len(self.weights)}"
+                f"indices has {len(self.indices)} entries but values has {len(self.values)}"
             )
         if len(set(self.indices)) != len(self.indices):
             raise ValueError("indices must not repeat")
         return self
 
 
+class FeaturesFile(_Strict):
+    kind: Literal["hashed-text"] = "hashed-text"
+    dim: int = Field(ge=256, le=1 << 24)
+    bigrams: bool
+    chars: tuple[int, int] | None
+    category_weight: FiniteFloat = Field(ge=0)
+    max_chars: int = Field(gt=0)
+    signals: list[str]
+
+    @model_validator(mode="after")
+    def _known(self) -> FeaturesFile:
+        if self.chars is not None and not 1 <= self.chars[0] <= self.chars[1] <= 8:
+            raise ValueError("chars must be [shortest, longest] n-gram length within 1..8")
+        if self.signals and tuple(self.signals) != SIGNALS:
+            raise ValueError(
+                "signals differ from this version's difficulty signals: retrain the router"
+            )
+        return self
+
+
+class IdfFile(_Sparse):
+    default: FiniteFloat = Field(gt=0)
+    values: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]]
+
+
+class HeadFile(_Sparse):
+    tier: Tier
+    bias: FiniteFloat
+    signal_weights: list[FiniteFloat]
+
+
 class RouterFile(_Strict):
     format: Literal["tierwise-learned-router"]
-    version: Literal[1]
+    version: Literal[2]
     features: FeaturesFile
+    idf: IdfFile | None = None
     tiers: list[Tier] = Field(min_length=2)
-    rungs: list[RungFile]
+    heads: list[HeadFile]
     trained: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _shapes(self) -> RouterFile:
         if list(self.tiers) != sorted(set(self.tiers)):
             raise ValueError("tiers must be distinct and listed cheapest first")
-        if [r.tier for r in self.rungs] != list(self.tiers[:-1]):
-            raise ValueError("rungs must be one per tier but the top, in ladder order")
-        for number, rung in enumerate(self.rungs):
-            bad = [i for i in rung.indices if not 0 <= i < self.features.dim]
+        if [h.tier for h in self.heads] != list(self.tiers):
+            raise ValueError("heads must be one per tier, in ladder order")
+        dim = self.features.dim
+        for where, sparse in [("idf", self.idf)] + [
+            (f"heads.{n}", h) for n, h in enumerate(self.heads)
+        ]:
+            bad = [i for i in sparse.indices if not 0 <= i < dim] if sparse else []
             if bad:
+                raise ValueError(f"{where}.indices: {bad[0]} is outside 0..{dim - 1}")
+        for number, head in enumerate(self.heads):
+            if len(head.signal_weights) != len(self.features.signals):
                 raise ValueError(
-                    f"rungs.{number}.indices: {bad[0]} is outside 0..{self.features.dim - 1}"
+                    f"heads.{number}.signal_weights: {len(head.signal_weights)} weights for "
+                    f"{len(self.features.signals)} signals"
                 )
         return self
 
 
 @dataclass(frozen=True)
 class Rung:
-    """One rung's logistic model: P(a tier above ``tier`` is needed)."""
+    """A step of the ladder: going up from ``tier`` to a tier above it."""
 
     tier: Tier
-    bias: float
-    weights: npt.NDArray[np.float64]  # dense, length spec.dim
+
+
+@dataclass(frozen=True)
+class Heads:
+    """Every tier's logistic model of 'this tier answers well', stacked for one gather."""
+
+    bias: npt.NDArray[np.float64]  # (tiers,)
+    weights: npt.NDArray[np.float64]  # (tiers, dim)
+    signal_weights: npt.NDArray[np.float64]  # (tiers, signals)
 
 
 @dataclass(frozen=True)
 class LearnedRouter:
-    """A trained router: scores per rung for a prompt, and the tier those scores choose."""
+    """A trained router: each tier's chance of answering well, the rung scores those give, and
+    the tier the scores choose."""
 
     spec: FeatureSpec
     tiers: tuple[Tier, ...]
-    rungs: tuple[Rung, ...]
+    heads: Heads
+    idf: npt.NDArray[np.float64] | None
     trained: dict[str, Any]
 
+    @property
+    def rungs(self) -> tuple[Rung, ...]:
+        """The rungs, cheapest first: one per tier but the top."""
+        return tuple(Rung(t) for t in self.tiers[:-1])
+
+    def probabilities(self, text: str, category: str | None = None) -> npt.NDArray[np.float64]:
+        """Each tier's probability of answering the prompt well, cheapest first."""
+        f = featurize(text, category, self.spec, self.idf)
+        z = self.heads.bias + self.heads.weights[:, f.indices] @ f.values
+        if len(f.dense):
+            z = z + self.heads.signal_weights @ f.dense
+        result: npt.NDArray[np.float64] = np.exp(-np.logaddexp(0.0, -z))  # sigmoid, no overflow
+        return result
+
     def scores(self, text: str, category: str | None = None) -> tuple[float, ...]:
-        """Each rung's probability that a higher tier is needed, cheapest rung first."""
-        indices, values = featurize(text, category, self.spec)
-        return tuple(_sigmoid(r.bias + float(r.weights[indices] @ values)) for r in self.rungs)
+        """Each rung's score: the expected quality gained by going up from it (at least 0)."""
+        return tuple(float(s) for s in rung_scores(self.probabilities(text, category)[None, :])[0])
 
     def choose(self, scores: tuple[float, ...], thresholds: dict[Tier, float]) -> Tier:
         """The cheapest tier whose rung score is under its threshold (default 0.5), else the top."""
@@ -113,29 +167,44 @@ class LearnedRouter:
 
     def to_json(self) -> str:
         """The file form (weights rounded to 6 significant digits; zeros left out)."""
-        rungs = []
-        for rung in self.rungs:
-            nonzero = np.nonzero(rung.weights)[0]
-            rungs.append(
+        heads = []
+        for k, tier in enumerate(self.tiers):
+            row = self.heads.weights[k]
+            nonzero = np.nonzero(row)[0]
+            heads.append(
                 {
-                    "tier": rung.tier.value,
-                    "bias": float(f"{rung.bias:.6g}"),
+                    "tier": tier.value,
+                    "bias": _round(self.heads.bias[k]),
                     "indices": nonzero.tolist(),
-                    "weights": [float(f"{w:.6g}") for w in rung.weights[nonzero]],
+                    "values": [_round(w) for w in row[nonzero]],
+                    "signal_weights": [_round(w) for w in self.heads.signal_weights[k]],
                 }
             )
+        idf = None
+        if self.idf is not None:
+            default = float(self.idf.max())
+            special = np.nonzero(self.idf != default)[0]
+            idf = {
+                "default": _round(default),
+                "indices": special.tolist(),
+                "values": [_round(v) for v in self.idf[special]],
+            }
+        spec = self.spec
         data = {
             "format": FORMAT,
-            "version": 1,
+            "version": VERSION,
             "features": {
-                "kind": "hashed-words",
-                "dim": self.spec.dim,
-                "bigrams": self.spec.bigrams,
-                "category_weight": self.spec.category_weight,
-                "max_chars": self.spec.max_chars,
+                "kind": "hashed-text",
+                "dim": spec.dim,
+                "bigrams": spec.bigrams,
+                "chars": list(spec.chars) if spec.chars else None,
+                "category_weight": spec.category_weight,
+                "max_chars": spec.max_chars,
+                "signals": list(SIGNALS) if spec.signals else [],
             },
+            "idf": idf,
             "tiers": [t.value for t in self.tiers],
-            "rungs": rungs,
+            "heads": heads,
             "trained": self.trained,
         }
         return json.dumps(data, separators=(",", ":"))
@@ -143,6 +212,28 @@ class LearnedRouter:
     def save(self, path: Path) -> None:
         """Write the router file."""
         path.write_text(self.to_json(), encoding="utf-8")
+
+
+TIE_BREAK = 1e-3
+
+
+def rung_scores(probabilities: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """(n, tiers) probabilities of answering well → (n, rungs) scores in [0, 1].
+
+    The score is the expected quality gained by going up, ``g = max_j P_j − P_k``, clipped at 0
+    so that it reads as a share of quality, plus ``TIE_BREAK × (1 + g) / 2`` so that prompts
+    where the cheaper tier is expected to do better keep their order (worth 0.001 APGR on mmlu)
+    instead of tying at 0. Ranking by expected gain, rather than by "a higher tier did better",
+    also uses what a row says when the higher tier fails."""
+    tiers = probabilities.shape[1]
+    gain = np.stack(
+        [probabilities[:, k + 1 :].max(axis=1) - probabilities[:, k] for k in range(tiers - 1)],
+        axis=1,
+    )
+    result: npt.NDArray[np.float64] = (1 - TIE_BREAK) * np.maximum(gain, 0.0) + TIE_BREAK * (
+        1 + gain
+    ) / 2
+    return result
 
 
 def load_router(path: Path | str) -> LearnedRouter:
@@ -165,6 +256,11 @@ def parse_router(raw: str, source: str = "router") -> LearnedRouter:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: not valid JSON ({exc.msg})") from None
+    if isinstance(data, dict) and data.get("version") == 1:
+        raise InputError(
+            f"{source}: version: 1 is the older one-model-per-rung format: retrain the router "
+            "with `tierwise train`"
+        )
     try:
         parsed = RouterFile.model_validate(data)
     except ValidationError as exc:
@@ -172,22 +268,32 @@ def parse_router(raw: str, source: str = "router") -> LearnedRouter:
         where = ".".join(str(p) for p in first["loc"]) or "router"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise InputError(f"{source}: {where}: {message}") from None
+    f = parsed.features
     spec = FeatureSpec(
-        dim=parsed.features.dim,
-        bigrams=parsed.features.bigrams,
-        category_weight=parsed.features.category_weight,
-        max_chars=parsed.features.max_chars,
+        dim=f.dim,
+        bigrams=f.bigrams,
+        idf=parsed.idf is not None,
+        chars=f.chars,
+        category_weight=f.category_weight,
+        max_chars=f.max_chars,
+        signals=bool(f.signals),
     )
-    rungs = []
-    for rung in parsed.rungs:
-        weights = np.zeros(spec.dim, dtype=np.float64)
-        weights[np.asarray(rung.indices, dtype=np.intp)] = rung.weights
-        rungs.append(Rung(rung.tier, rung.bias, weights))
-    return LearnedRouter(spec, tuple(parsed.tiers), tuple(rungs), dict(parsed.trained))
+    idf = None
+    if parsed.idf is not None:
+        idf = np.full(spec.dim, parsed.idf.default)
+        idf[np.asarray(parsed.idf.indices, dtype=np.intp)] = parsed.idf.values
+    weights = np.zeros((len(parsed.heads), spec.dim))
+    for k, head in enumerate(parsed.heads):
+        weights[k, np.asarray(head.indices, dtype=np.intp)] = head.values
+    heads = Heads(
+        bias=np.array([h.bias for h in parsed.heads]),
+        weights=weights,
+        signal_weights=np.array([h.signal_weights for h in parsed.heads]).reshape(
+            len(parsed.heads), len(f.signals)
+        ),
+    )
+    return LearnedRouter(spec, tuple(parsed.tiers), heads, idf, dict(parsed.trained))
 
 
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
+def _round(value: float) -> float:
+    return float(f"{float(value):.6g}")

@@ -64,7 +64,7 @@ class LearnedStrategy:
         return Verdict(
             self.name,
             Action.DECIDE,
-            f"learned router: P(higher tier needed) {shown}",
+            f"learned router: expected gain from a higher tier {shown}",
             tier=tier,
             score=scores[0],
         )
