@@ -1,5 +1,6 @@
-"""``tierwise serve`` as a real process, for the tests that need one (a command, a clean stop,
-several proxies on one database)."""
+"""Proxies for tests: ``tierwise serve`` as a real process (a command, a clean stop, several
+proxies on one database), and ``RunningProxy``, an in-process proxy with the outcomes it
+reported."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
+
+from tierwise.outcome import Outcome
+from tierwise.proxy.messages import MessagesEndpoint
+from tierwise.proxy.server import ProxyServer
 
 
 @dataclass
@@ -56,3 +62,31 @@ def serving(*options: str, timeout: float = 30.0) -> Iterator[Served]:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
         _, served.stderr = process.communicate(timeout=60)
+
+
+@dataclass
+class RunningProxy:
+    """A proxy on a real socket, and the outcomes it reported."""
+
+    server: ProxyServer
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def endpoint(self) -> MessagesEndpoint:
+        """The ``/v1/messages`` handler (to reach its classifier)."""
+        app: Any = self.server.app
+        found = next(r.endpoint for r in app.routes if getattr(r, "path", "") == "/v1/messages")
+        assert isinstance(found, MessagesEndpoint)
+        return found
+
+    def wait_outcomes(self, count: int = 1, timeout: float = 5.0) -> list[Outcome]:
+        deadline = time.monotonic() + timeout
+        while len(self.outcomes) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} outcomes, got {len(self.outcomes)}")
+            time.sleep(0.002)
+        return list(self.outcomes)

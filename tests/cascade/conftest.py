@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from serving import RunningProxy
 from tierwise.dispatch import MessagesRouter
 from tierwise.outcome import Outcome
 from tierwise.policy import Policy, load_policy
 from tierwise.proxy import ProxyServer, ProxySettings, create_app
-from tierwise.proxy.messages import MessagesEndpoint
 from tierwise.router import Router
 from tierwise.testing import FakeAnthropicServer, RecordedRequest
 from tierwise.upstream import RetryPolicy, UpstreamConfig
@@ -61,34 +58,6 @@ def answers(fake: FakeAnthropicServer) -> list[str]:
 
 
 FAST = RetryPolicy(max_retries=1, retries_before_fallback=0, base_delay=0.001, max_delay=0.002)
-
-
-@dataclass
-class RunningProxy:
-    """A proxy on a real socket, and the outcomes it reported."""
-
-    server: ProxyServer
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def endpoint(self) -> MessagesEndpoint:
-        """The ``/v1/messages`` handler (to reach its classifier)."""
-        app: Any = self.server.app
-        found = next(r.endpoint for r in app.routes if getattr(r, "path", "") == "/v1/messages")
-        assert isinstance(found, MessagesEndpoint)
-        return found
-
-    def wait_outcomes(self, count: int = 1, timeout: float = 5.0) -> list[Outcome]:
-        deadline = time.monotonic() + timeout
-        while len(self.outcomes) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} outcomes, got {len(self.outcomes)}")
-            time.sleep(0.002)
-        return list(self.outcomes)
 
 
 @contextmanager

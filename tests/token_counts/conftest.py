@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from serving import RunningProxy
 from tierwise.background import BackgroundServer
 from tierwise.dispatch import MessagesRouter
 from tierwise.outcome import Outcome
 from tierwise.policy import Policy, load_policy
 from tierwise.proxy import ProxyServer, ProxySettings, create_app
 from tierwise.proxy.auth import ClientKeys
-from tierwise.proxy.messages import MessagesEndpoint
 from tierwise.router import Router
 from tierwise.testing import FakeAnthropicServer, FakeConfig, RecordedRequest, fake_anthropic_app
 from tierwise.upstream import RetryPolicy, UpstreamConfig
@@ -58,31 +56,6 @@ def counting(tmp_path: Path, timeout: float = 2.0, extra: str = "") -> Policy:
 
 def count_calls(requests: list[RecordedRequest]) -> list[RecordedRequest]:
     return [r for r in requests if r.method == "POST" and r.path == COUNT_PATH]
-
-
-@dataclass
-class RunningProxy:
-    server: ProxyServer
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def endpoint(self) -> MessagesEndpoint:
-        app: Any = self.server.app
-        found = next(r.endpoint for r in app.routes if getattr(r, "path", "") == "/v1/messages")
-        assert isinstance(found, MessagesEndpoint)
-        return found
-
-    def wait_outcomes(self, count: int = 1, timeout: float = 5.0) -> list[Outcome]:
-        deadline = time.monotonic() + timeout
-        while len(self.outcomes) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} outcomes, got {len(self.outcomes)}")
-            time.sleep(0.002)
-        return list(self.outcomes)
 
 
 @contextmanager
