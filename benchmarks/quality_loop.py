@@ -36,7 +36,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
-import httpx
 
 from tierwise.background import BackgroundServer
 from tierwise.demo import load_workload
@@ -58,7 +56,7 @@ from tierwise.policy import Policy, load_policy
 from tierwise.router import Router
 from tierwise.shadow.ledger import Ledger
 from tierwise.store import Store
-from tierwise.testing import Behaviour, FakeConfig, Reply, Script, fake_anthropic_app
+from tierwise.testing import Behaviour, FakeConfig, Reply, Script, fake_anthropic_app, serve_process
 
 HAIKU, SONNET, OPUS = "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"
 JUDGE = "claude-haiku-4-5"  # a model id of its own: its calls are the judge's and nothing else
@@ -233,13 +231,6 @@ def send_all(url: str, requests: list[Request]) -> list[str]:
 # ------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def _show(command: list[str]) -> str:
     return shlex.join(["tierwise", *command[3:]])
 
@@ -247,28 +238,11 @@ def _show(command: list[str]) -> str:
 @contextmanager
 def serve(options: list[str], env: dict[str, str], log: list[str]) -> Iterator[str]:
     """``tierwise serve`` until ``/healthz`` answers; SIGINT at the end (the recorder flushes)."""
-    port = _free_port()
-    command = [sys.executable, "-m", "tierwise.cli", "serve", "--port", str(port), *options]
-    log.append(_show(command))
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        yield url
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
-        if process.returncode not in (0, -signal.SIGINT):
-            raise RuntimeError(f"tierwise serve exited {process.returncode}:\n{stderr}")
+    with serve_process(*options, env=env) as served:
+        log.append(_show(served.command))
+        yield served.url
+    if served.process.returncode not in (0, -signal.SIGINT):
+        raise RuntimeError(f"tierwise serve exited {served.process.returncode}:\n{served.stderr}")
 
 
 def run_json(arguments: list[str], env: dict[str, str], log: list[str]) -> Any:

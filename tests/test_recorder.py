@@ -20,7 +20,6 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from serving import serving
 from tierwise.demo import load_workload
 from tierwise.demo.live import run_live_demo
 from tierwise.dispatch import MessagesRouter
@@ -31,7 +30,7 @@ from tierwise.recorder import Recorder
 from tierwise.records import DecisionRecord, policy_fingerprint
 from tierwise.router import Router
 from tierwise.store import Store
-from tierwise.testing import FakeAnthropicServer
+from tierwise.testing import FakeAnthropicServer, serve_process
 from tierwise.upstream import UpstreamConfig
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -360,7 +359,7 @@ def test_serve_with_db_records_and_flushes_on_shutdown(tmp_path: Path) -> None:
     database = tmp_path / "serve.db"
     with (
         FakeAnthropicServer() as fake,
-        serving("--upstream", fake.url, "--db", str(database)) as s,
+        serve_process("--upstream", fake.url, "--db", str(database)) as s,
         anthropic.Anthropic(base_url=s.url, api_key="k", max_retries=0) as client,
     ):
         for _ in range(3):

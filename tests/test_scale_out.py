@@ -14,9 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import anthropic
 
-from serving import serving
 from tierwise.store import Store
-from tierwise.testing import FakeAnthropicServer
+from tierwise.testing import FakeAnthropicServer, serve_process
 
 PER_PROXY = 40
 
@@ -47,8 +46,8 @@ def _send(url: str, index: int) -> str:
 def test_two_proxies_share_one_postgresql_store(pg_url: str) -> None:
     with (
         FakeAnthropicServer() as fake,
-        serving("--upstream", fake.url, "--db", pg_url) as first,
-        serving("--upstream", fake.url, "--db", pg_url) as second,
+        serve_process("--upstream", fake.url, "--db", pg_url) as first,
+        serve_process("--upstream", fake.url, "--db", pg_url) as second,
     ):
         jobs = [(first.url, i) for i in range(PER_PROXY)]
         jobs += [(second.url, PER_PROXY + i) for i in range(PER_PROXY)]

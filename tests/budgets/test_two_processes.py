@@ -8,22 +8,15 @@ once; it sees the other's only when that is recorded and read back).
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import anthropic
-import httpx
 
 from tierwise.budgets.config import to_micro
 from tierwise.store import Store
-from tierwise.testing import FakeAnthropicServer, Reply
+from tierwise.testing import FakeAnthropicServer, Reply, serve_process
 
 LIMIT_USD = 0.02
 REFRESH = 0.2  # budgets.refresh_seconds in the policy below
@@ -41,38 +34,13 @@ ASK: list[anthropic.types.MessageParam] = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @contextmanager
 def _proxy(upstream: str, db: str, policy: Path, keys: Path) -> Iterator[str]:
-    port = _free_port()
-    command = [sys.executable, "-m", "tierwise.cli", "serve", "--port", str(port)]
-    command += ["--upstream", upstream, "--db", db, "--policy", str(policy)]
-    command += ["--api-key-env", "BUDGET_TEST_KEY", "--client-keys-file", str(keys)]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "BUDGET_TEST_KEY": "sk-ant-server"}
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        yield url
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        process.communicate(timeout=60)
-        assert process.returncode == 0
+    options = ["--upstream", upstream, "--db", db, "--policy", str(policy)]
+    options += ["--api-key-env", "BUDGET_TEST_KEY", "--client-keys-file", str(keys)]
+    with serve_process(*options, env={"BUDGET_TEST_KEY": "sk-ant-server"}) as served:
+        yield served.url
+    assert served.process.returncode == 0, served.stderr
 
 
 def test_two_proxies_on_one_postgresql_hold_one_budget(pg_url: str, tmp_path: Path) -> None:

@@ -8,9 +8,8 @@ import sys
 import anthropic
 from typer.testing import CliRunner
 
-from serving import serving
 from tierwise.cli import app
-from tierwise.testing import FakeAnthropicServer
+from tierwise.testing import FakeAnthropicServer, serve_process
 
 from .harness import HELLO
 
@@ -30,7 +29,7 @@ def test_the_cli_does_not_import_the_server_stack() -> None:
 
 
 def test_serve_runs_a_working_proxy(fake: FakeAnthropicServer) -> None:
-    with serving("--upstream", fake.url) as served:
+    with serve_process("--upstream", fake.url) as served:
         with anthropic.Anthropic(base_url=served.url, api_key="k", max_retries=0) as client:
             message = client.messages.create(model="auto", max_tokens=20, messages=HELLO)
         assert message.model == fake.log.last.model

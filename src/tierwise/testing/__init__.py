@@ -29,6 +29,7 @@ too; one server can be shared across tests with ``fake.reset()`` between them; a
 from tierwise.testing.app import fake_anthropic_app
 from tierwise.testing.behaviours import Behaviour, Drop, Fail, Inject, Reply, StreamError
 from tierwise.testing.config import DEFAULT_MODELS, FakeConfig
+from tierwise.testing.process import ServedProxy, free_port, serve_process
 from tierwise.testing.recording import RecordedRequest, RequestLog
 from tierwise.testing.script import Script
 from tierwise.testing.server import FakeAnthropicServer
@@ -48,8 +49,11 @@ __all__ = [
     "Reply",
     "RequestLog",
     "Script",
+    "ServedProxy",
     "StreamError",
     "fake_anthropic_app",
+    "free_port",
     "input_tokens",
+    "serve_process",
     "text_tokens",
 ]
