@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from tierwise.decision import RouteRequest
-from tierwise.router import Router
+from tierwise.core.request import RouteRequest
+from tierwise.core.router import Router
 
 INSTRUCTION = (
     "The checkout page sometimes shows a stale cart total after the user removes an item. "

@@ -28,14 +28,14 @@ from typing import Any
 
 import anthropic
 
+from tierwise.core.policy import load_policy
+from tierwise.core.router import Router
 from tierwise.demo import load_workload
-from tierwise.dispatch import MessagesRouter
-from tierwise.outcome import Outcome
-from tierwise.policy import load_policy
-from tierwise.proxy import ProxyServer, ProxySettings, create_app
-from tierwise.router import Router
+from tierwise.ledger.outcome import Outcome
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ProxyServer, ProxySettings, create_app
+from tierwise.serving.upstream import UpstreamConfig
 from tierwise.testing import FakeAnthropicServer, Reply
-from tierwise.upstream import UpstreamConfig
 
 HAIKU, SONNET, OPUS = "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"
 CLASSIFIER_MODEL = "claude-haiku-4-5"  # its own id, so the fake can delay it alone

@@ -15,11 +15,17 @@ import random
 import time
 from collections.abc import Callable
 
-from tierwise.decision import RouteRequest
-from tierwise.evaluation.dataset import Dataset, Row, data_dir, load_dataset, resolve_dataset
-from tierwise.learned.train import examples_from_dataset, fit
-from tierwise.router import Router
-from tierwise.tiers import Tier
+from tierwise.analysis.evaluation.dataset import (
+    Dataset,
+    Row,
+    data_dir,
+    load_dataset,
+    resolve_dataset,
+)
+from tierwise.analysis.training.train import examples_from_dataset, fit
+from tierwise.core.request import RouteRequest
+from tierwise.core.router import Router
+from tierwise.core.tiers import Tier
 
 BUDGET_P99_MS = 0.5
 

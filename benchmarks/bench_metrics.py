@@ -14,12 +14,13 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 
+from tierwise.core.router import Router
+from tierwise.core.usage import Usage
 from tierwise.demo import load_workload
-from tierwise.dispatch import Hints, MessagesRouter
-from tierwise.outcome import Attempt, Outcome, price
-from tierwise.proxy.metrics import ProxyMetrics
-from tierwise.router import Router
-from tierwise.usage import Usage
+from tierwise.ledger.outcome import Attempt, Outcome, price
+from tierwise.messages.hints import Hints
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving.metrics import ProxyMetrics
 
 ROUNDS = 30
 COPIES = 40  # the workload is repeated so each round times a few thousand calls

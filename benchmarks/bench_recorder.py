@@ -32,16 +32,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tierwise.dispatch import Hints, MessagesRouter
-from tierwise.outcome import Attempt, Outcome
-from tierwise.policy import default_policy
-from tierwise.pricing import cost
-from tierwise.recorder import Recorder
-from tierwise.records import DecisionRecord, policy_fingerprint
-from tierwise.router import Router
-from tierwise.store import Spool, Store
-from tierwise.store.schema import RECORD_COLUMNS
-from tierwise.usage import Usage
+from tierwise.core.policy import default_policy
+from tierwise.core.pricing import cost
+from tierwise.core.router import Router
+from tierwise.core.usage import Usage
+from tierwise.ledger.outcome import Attempt, Outcome
+from tierwise.ledger.recorder import Recorder
+from tierwise.ledger.records import DecisionRecord, policy_fingerprint
+from tierwise.ledger.store import Spool, Store
+from tierwise.ledger.store.schema import RECORD_COLUMNS
+from tierwise.messages.hints import Hints
+from tierwise.messages.routing import MessagesRouter
 
 BATCH = 500
 PROMPTS = [

@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tierwise.records import DecisionRecord
-from tierwise.report import BREAKDOWNS, build_report
-from tierwise.store import Store
+from tierwise.analysis.report import BREAKDOWNS, build_report
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
 
 BATCH = 5_000
 TIERS = (

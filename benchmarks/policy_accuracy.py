@@ -17,10 +17,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from tierwise.decision import RouteRequest
-from tierwise.policy import load_policy
-from tierwise.router import Router
-from tierwise.tiers import Tier
+from tierwise.core.policy import load_policy
+from tierwise.core.request import RouteRequest
+from tierwise.core.router import Router
+from tierwise.core.tiers import Tier
 
 
 @dataclass(frozen=True)

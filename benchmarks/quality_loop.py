@@ -50,12 +50,12 @@ from typing import Any
 
 import anthropic
 
-from tierwise.background import BackgroundServer
+from tierwise.core.policy import Policy, load_policy
+from tierwise.core.router import Router
 from tierwise.demo import load_workload
-from tierwise.policy import Policy, load_policy
-from tierwise.router import Router
-from tierwise.shadow.ledger import Ledger
-from tierwise.store import Store
+from tierwise.ledger.store import Store
+from tierwise.serving.shadow.ledger import Ledger
+from tierwise.serving.threaded_server import BackgroundServer
 from tierwise.testing import Behaviour, FakeConfig, Reply, Script, fake_anthropic_app, serve_process
 
 HAIKU, SONNET, OPUS = "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"

@@ -17,14 +17,18 @@ from typing import TypedDict
 
 import numpy as np
 
-from tierwise.evaluation.costs import cost_matrix, tier_models
-from tierwise.evaluation.dataset import data_dir, load_dataset, resolve_dataset
-from tierwise.evaluation.metrics import frontier, operating_points
-from tierwise.evaluation.report import RouterResult, evaluate
-from tierwise.evaluation.routers import choices_scores, policy_choices, tier_function_choices
-from tierwise.learned.train import cross_val_scores
-from tierwise.policy import default_policy
-from tierwise.tiers import Tier
+from tierwise.analysis.evaluation.costs import cost_matrix, tier_models
+from tierwise.analysis.evaluation.dataset import data_dir, load_dataset, resolve_dataset
+from tierwise.analysis.evaluation.metrics import frontier, operating_points
+from tierwise.analysis.evaluation.report import RouterResult, evaluate
+from tierwise.analysis.evaluation.routers import (
+    choices_scores,
+    policy_choices,
+    tier_function_choices,
+)
+from tierwise.analysis.training.train import cross_val_scores
+from tierwise.core.policy import default_policy
+from tierwise.core.tiers import Tier
 
 sys.path.insert(0, str(Path(__file__).parent))
 from policy_accuracy import seed_keyword_tier

@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tierwise.outcome import Outcome
-from tierwise.proxy.messages import MessagesEndpoint
-from tierwise.proxy.server import ProxyServer
+from tierwise.ledger.outcome import Outcome
+from tierwise.serving.messages import MessagesEndpoint
+from tierwise.serving.server import ProxyServer
 
 
 @dataclass

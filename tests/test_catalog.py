@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from anthropic.types.model import Model
 
-from tierwise.catalog import (
+from tierwise.core.catalog import (
     Catalog,
     Lifecycle,
     ModelSpec,
@@ -19,8 +19,8 @@ from tierwise.catalog import (
     default_catalog,
     load_catalog,
 )
-from tierwise.errors import CatalogError, UnknownModelError
-from tierwise.tiers import Tier
+from tierwise.core.errors import CatalogError, UnknownModelError
+from tierwise.core.tiers import Tier
 
 
 def _sdk_model_ids() -> tuple[str, ...]:
@@ -49,7 +49,7 @@ def _write(tmp_path: Path, text: str, name: str = "mine.toml") -> Path:
 
 
 def test_models_toml_is_package_data() -> None:
-    assert resources.files("tierwise.catalog").joinpath("models.toml").is_file()
+    assert resources.files("tierwise.core.catalog").joinpath("models.toml").is_file()
 
 
 def test_sdk_literal_has_the_ids_we_know_of() -> None:

@@ -14,13 +14,13 @@ import pytest
 from anthropic.types.model import Model
 from typer.testing import CliRunner, Result
 
-from tierwise.catalog import default_catalog
+from tierwise.analysis.monthly_cost import Workload, estimate_monthly
 from tierwise.cli import app
-from tierwise.costcalc import Workload, estimate_monthly
-from tierwise.decision import RouteRequest
-from tierwise.policy import default_policy, load_policy
-from tierwise.selector import recommend
-from tierwise.tiers import Tier
+from tierwise.core.catalog import default_catalog
+from tierwise.core.policy import default_policy, load_policy
+from tierwise.core.recommend import recommend
+from tierwise.core.request import RouteRequest
+from tierwise.core.tiers import Tier
 
 TIERWISE = Path(sys.executable).with_name("tierwise")
 REQUIRED_KEYS = {

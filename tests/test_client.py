@@ -17,12 +17,12 @@ from anthropic.types import Message, MessageParam, MessageTokensCount
 import tierwise
 from tierwise import client as client_module
 from tierwise.client import _attach, decision_of, routed_of
-from tierwise.dispatch import MessagesRouter, Routed
-from tierwise.errors import InputError, UnknownAliasError
-from tierwise.policy import load_policy
-from tierwise.router import Router
+from tierwise.core.errors import InputError, UnknownAliasError
+from tierwise.core.policy import load_policy
+from tierwise.core.router import Router
+from tierwise.core.tiers import Tier
+from tierwise.messages.routing import MessagesRouter, Routed
 from tierwise.testing import FakeAnthropicServer
-from tierwise.tiers import Tier
 
 POLICY_FILE = Path(__file__).parent / "data" / "dispatch_policy.toml"
 SIMPLE: list[MessageParam] = [{"role": "user", "content": "Fix the typo in the README"}]
@@ -247,7 +247,7 @@ class Slotted:
 def test_objects_without_a_dict_are_tagged_by_weak_reference() -> None:
     routed = MessagesRouter(Router()).route(
         {"model": "auto", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]},
-        tierwise.dispatch.Hints(),
+        tierwise.messages.hints.Hints(),
     )
     obj = Slotted()
     _attach(obj, routed)

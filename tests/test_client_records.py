@@ -14,11 +14,11 @@ import pytest
 from anthropic.types import MessageParam
 
 import tierwise
-from tierwise.outcome import Outcome
-from tierwise.pricing import cost
-from tierwise.store import Store
+from tierwise.core.pricing import cost
+from tierwise.core.usage import Usage
+from tierwise.ledger.outcome import Outcome
+from tierwise.ledger.store import Store
 from tierwise.testing import FakeAnthropicServer
-from tierwise.usage import Usage
 
 SIMPLE: list[MessageParam] = [{"role": "user", "content": "Fix the typo in the README"}]
 

@@ -9,17 +9,17 @@ from decimal import Decimal
 
 import pytest
 
-from tierwise.catalog import default_catalog
-from tierwise.costcalc import (
+from tierwise.analysis.monthly_cost import (
     DAYS_PER_MONTH,
     MonthlyEstimate,
     Workload,
     estimate_monthly,
     request_cost,
 )
-from tierwise.errors import InputError
-from tierwise.policy import Policy, default_policy
-from tierwise.tiers import Tier
+from tierwise.core.catalog import default_catalog
+from tierwise.core.errors import InputError
+from tierwise.core.policy import Policy, default_policy
+from tierwise.core.tiers import Tier
 
 D = Decimal
 MILLION = D(1_000_000)

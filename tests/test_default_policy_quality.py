@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tierwise.decision import RouteRequest
-from tierwise.router import Router
-from tierwise.tiers import Tier
+from tierwise.core.request import RouteRequest
+from tierwise.core.router import Router
+from tierwise.core.tiers import Tier
 
 DATA = Path(__file__).parent / "data"
 LABELLED_SETS = ["routing_dev.jsonl", "routing_holdout.jsonl", "routing_test.jsonl"]

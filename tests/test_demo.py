@@ -5,9 +5,9 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from tierwise.cli import app
+from tierwise.core.policy import default_policy
 from tierwise.demo import load_workload
 from tierwise.demo.live import run_live_demo
-from tierwise.policy import default_policy
 
 
 def test_live_demo_answers_every_request_through_the_proxy_and_saves_money() -> None:

@@ -9,18 +9,13 @@ from typing import Any
 
 import pytest
 
-from tierwise.catalog import default_catalog
-from tierwise.dispatch import (
-    HINT_HEADERS,
-    Hints,
-    MessagesRouter,
-    header_safe,
-    without_hint_metadata,
-)
-from tierwise.errors import InputError, UnknownAliasError, UnknownTaskTypeError
-from tierwise.policy import Policy, load_policy
-from tierwise.router import Router
-from tierwise.tiers import Tier
+from tierwise.core.catalog import default_catalog
+from tierwise.core.errors import InputError, UnknownAliasError, UnknownTaskTypeError
+from tierwise.core.policy import Policy, load_policy
+from tierwise.core.router import Router
+from tierwise.core.tiers import Tier
+from tierwise.messages.hints import HINT_HEADERS, Hints, header_safe, without_hint_metadata
+from tierwise.messages.routing import MessagesRouter
 
 POLICY_FILE = Path(__file__).parent / "data" / "dispatch_policy.toml"
 SIMPLE = "Fix the typo in the README"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tierwise.decision import RouteRequest
-from tierwise.features import FILES_COUNT_CAP, PromptFeatures, split_words
-from tierwise.tokens import estimate_prompt_tokens, estimate_text_tokens
+from tierwise.core.features import FILES_COUNT_CAP, PromptFeatures, split_words
+from tierwise.core.request import RouteRequest
+from tierwise.core.tokens import estimate_prompt_tokens, estimate_text_tokens
 
 
 def features(text: str, **hints: object) -> PromptFeatures:

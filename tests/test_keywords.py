@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from tierwise.decision import Action, RouteRequest, Verdict
-from tierwise.features import PromptFeatures
-from tierwise.policy_schema import KeywordRule, KeywordsConfig, Route
-from tierwise.strategies.base import SoFar
-from tierwise.strategies.keywords import KeywordStrategy, PhraseMatcher
-from tierwise.tiers import Tier
+from tierwise.core.decision import Action, Verdict
+from tierwise.core.features import PromptFeatures
+from tierwise.core.policy_schema import KeywordRule, KeywordsConfig, Route
+from tierwise.core.request import RouteRequest
+from tierwise.core.strategies.base import SoFar
+from tierwise.core.strategies.keywords import KeywordStrategy, PhraseMatcher
+from tierwise.core.tiers import Tier
 
 
 def features(text: str) -> PromptFeatures:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tierwise.dispatch import Hints
-from tierwise.errors import InputError
-from tierwise.messages_parse import DOCUMENT_TOKENS, IMAGE_TOKENS, route_request_from_body
-from tierwise.pinning import conversation_key
+from tierwise.core.errors import InputError
+from tierwise.messages.hints import Hints
+from tierwise.messages.parse import DOCUMENT_TOKENS, IMAGE_TOKENS, route_request_from_body
+from tierwise.messages.pinning import conversation_key
 
 IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}
 

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from tierwise.dispatch import Hints, MessagesRouter, Routed
-from tierwise.errors import InputError
-from tierwise.pinning import ConversationPins, conversation_key, needs_pinning
-from tierwise.policy import Policy, load_policy
-from tierwise.router import Router
-from tierwise.sanitize import rules_for
-from tierwise.tiers import Tier
+from tierwise.core.errors import InputError
+from tierwise.core.policy import Policy, load_policy
+from tierwise.core.router import Router
+from tierwise.core.tiers import Tier
+from tierwise.messages.hints import Hints
+from tierwise.messages.pinning import ConversationPins, conversation_key, needs_pinning
+from tierwise.messages.routing import MessagesRouter, Routed
+from tierwise.messages.sanitize import rules_for
 
 POLICY_FILE = Path(__file__).parent / "data" / "dispatch_policy.toml"
 SIMPLE = "Fix the typo in the README"

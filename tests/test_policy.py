@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tierwise.catalog import default_catalog
-from tierwise.errors import ConfigError, PolicyError
-from tierwise.policy import Policy, default_policy, load_policy
-from tierwise.policy_schema import DEFAULT_STRATEGIES
-from tierwise.tiers import Tier
+from tierwise.core.catalog import default_catalog
+from tierwise.core.errors import ConfigError, PolicyError
+from tierwise.core.policy import Policy, default_policy, load_policy
+from tierwise.core.policy_schema import DEFAULT_STRATEGIES
+from tierwise.core.tiers import Tier
 
 # The routing table from the product description: task type → (tier, max_tokens).
 PRODUCT_ROUTES = {

@@ -11,9 +11,9 @@ from anthropic.types import Usage as SdkUsage
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tierwise.catalog import default_catalog, load_catalog
-from tierwise.errors import InvalidUsageError, UnknownModelError, UnknownPriceError
-from tierwise.pricing import Cost, Usage, baseline_cost, cost, format_usd, savings
+from tierwise.core.catalog import default_catalog, load_catalog
+from tierwise.core.errors import InvalidUsageError, UnknownModelError, UnknownPriceError
+from tierwise.core.pricing import Cost, Usage, baseline_cost, cost, format_usd, savings
 
 D = Decimal
 CATALOG = default_catalog()

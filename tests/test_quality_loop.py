@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tierwise.policy import load_policy
-from tierwise.tiers import Tier
+from tierwise.core.policy import load_policy
+from tierwise.core.tiers import Tier
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "quality_loop.py"
 TIER_OF = {"claude-haiku-5-5": "haiku", "claude-sonnet-5-5": "sonnet", "claude-opus-5-5": "opus"}

@@ -20,18 +20,18 @@ from pathlib import Path
 import anthropic
 import pytest
 
+from tierwise.core.policy import default_policy
+from tierwise.core.router import Router
 from tierwise.demo import load_workload
 from tierwise.demo.live import run_live_demo
-from tierwise.dispatch import MessagesRouter
-from tierwise.outcome import Outcome
-from tierwise.policy import default_policy
-from tierwise.proxy import ProxyServer, ProxySettings, create_app
-from tierwise.recorder import Recorder
-from tierwise.records import DecisionRecord, policy_fingerprint
-from tierwise.router import Router
-from tierwise.store import Store
+from tierwise.ledger.outcome import Outcome
+from tierwise.ledger.recorder import Recorder
+from tierwise.ledger.records import DecisionRecord, policy_fingerprint
+from tierwise.ledger.store import Store
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ProxyServer, ProxySettings, create_app
+from tierwise.serving.upstream import UpstreamConfig
 from tierwise.testing import FakeAnthropicServer, serve_process
-from tierwise.upstream import UpstreamConfig
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -70,7 +70,7 @@ class WatchedStore(Store):
     def insert_many(self, records: Sequence[DecisionRecord]) -> int:
         self.gate.wait()
         if self.fail(records):
-            from tierwise.errors import StoreError
+            from tierwise.core.errors import StoreError
 
             raise StoreError("the test says the store is down")
         self.batches.append(len(records))
@@ -403,9 +403,9 @@ def test_a_program_that_forgets_close_still_writes_everything(tmp_path: Path) ->
     database = tmp_path / "forgot.db"
     code = (
         "from datetime import UTC, datetime\n"
-        "from tierwise.recorder import Recorder\n"
-        "from tierwise.records import DecisionRecord\n"
-        "from tierwise.store import Store\n"
+        "from tierwise.ledger.recorder import Recorder\n"
+        "from tierwise.ledger.records import DecisionRecord\n"
+        "from tierwise.ledger.store import Store\n"
         f"recorder = Recorder(Store({str(database)!r}), flush_interval=60)\n"
         "for i in range(100):\n"
         "    recorder.record(DecisionRecord(f'req_{i}', datetime.now(UTC), 'messages', 200))\n"

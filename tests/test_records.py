@@ -14,22 +14,23 @@ from typing import Any
 import anthropic
 import pytest
 
-from tierwise.dispatch import Hints, MessagesRouter
-from tierwise.outcome import Attempt, Outcome
-from tierwise.policy import default_policy, load_policy
-from tierwise.pricing import cost
-from tierwise.proxy import ProxyServer, ProxySettings, create_app
-from tierwise.records import (
+from tierwise.core.policy import default_policy, load_policy
+from tierwise.core.pricing import cost
+from tierwise.core.router import Router
+from tierwise.core.usage import Usage
+from tierwise.ledger.outcome import Attempt, Outcome
+from tierwise.ledger.records import (
     TRUNCATED,
     DecisionRecord,
     cap_text,
     dumps_json,
     policy_fingerprint,
 )
-from tierwise.router import Router
+from tierwise.messages.hints import Hints
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ProxyServer, ProxySettings, create_app
+from tierwise.serving.upstream import UpstreamConfig
 from tierwise.testing import FakeAnthropicServer
-from tierwise.upstream import UpstreamConfig
-from tierwise.usage import Usage
 
 SECRET_KEY = "sk-ant-api03-never-stored-0123456789"
 HINTS = {

@@ -11,20 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from tierwise.catalog import default_catalog
-from tierwise.decision import Action, Decision, RouteRequest, Verdict
-from tierwise.errors import (
+from tierwise.core.catalog import default_catalog
+from tierwise.core.decision import Action, Decision, Verdict
+from tierwise.core.errors import (
     EmptyPromptError,
     InputError,
     PromptTooLargeError,
     UnknownTaskTypeError,
     UnknownTierError,
 )
-from tierwise.features import PromptFeatures
-from tierwise.policy import default_policy, load_policy
-from tierwise.router import Router
-from tierwise.strategies.base import SoFar
-from tierwise.tiers import Tier
+from tierwise.core.features import PromptFeatures
+from tierwise.core.policy import default_policy, load_policy
+from tierwise.core.request import RouteRequest
+from tierwise.core.router import Router
+from tierwise.core.strategies.base import SoFar
+from tierwise.core.tiers import Tier
 
 POLICY = """
 strategies = ["task_type", "domain", "user_tier", "context_size", "default"]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tierwise import sanitize
-from tierwise.sanitize import (
+from tierwise.messages import sanitize
+from tierwise.messages.sanitize import (
     RULES,
     accepts_prefill,
     has_prefill,

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import anthropic
 
-from tierwise.store import Store
+from tierwise.ledger.store import Store
 from tierwise.testing import FakeAnthropicServer, serve_process
 
 PER_PROXY = 40

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tierwise.catalog import default_catalog
-from tierwise.decision import RouteRequest
-from tierwise.errors import InputError
-from tierwise.policy import load_policy
-from tierwise.router import Router
-from tierwise.selector import DEFAULT_OUTPUT_TOKENS, recommend
+from tierwise.core.catalog import default_catalog
+from tierwise.core.errors import InputError
+from tierwise.core.policy import load_policy
+from tierwise.core.recommend import DEFAULT_OUTPUT_TOKENS, recommend
+from tierwise.core.request import RouteRequest
+from tierwise.core.router import Router
 
 MILLION = Decimal(1_000_000)
 

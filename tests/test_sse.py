@@ -15,7 +15,7 @@ from typing import Any
 import anthropic
 import httpx2
 
-from tierwise.sse import encode_events, frame, message_events, message_stream
+from tierwise.messages.sse import encode_events, frame, message_events, message_stream
 
 USAGE: dict[str, Any] = {
     "input_tokens": 812,

@@ -6,8 +6,8 @@ from itertools import pairwise
 
 import pytest
 
-from tierwise.errors import InputError, UnknownTierError
-from tierwise.tiers import Tier
+from tierwise.core.errors import InputError, UnknownTierError
+from tierwise.core.tiers import Tier
 
 LADDER = ["haiku", "sonnet", "opus", "fable", "mythos"]
 

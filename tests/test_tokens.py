@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tierwise.errors import InputError
-from tierwise.tokens import (
+from tierwise.core.errors import InputError
+from tierwise.core.tokens import (
     MESSAGE_OVERHEAD_TOKENS,
     TokenizerGeneration,
     check_token_count,

@@ -12,9 +12,8 @@ from email.utils import format_datetime
 import anyio
 import pytest
 
-from tierwise.errors import TierwiseError
-from tierwise.testing import Drop, Fail, FakeAnthropicServer, Reply
-from tierwise.upstream import (
+from tierwise.core.errors import TierwiseError
+from tierwise.serving.upstream import (
     RetryPolicy,
     Upstream,
     UpstreamConfig,
@@ -25,6 +24,7 @@ from tierwise.upstream import (
     UpstreamUnavailable,
     retry_after,
 )
+from tierwise.testing import Drop, Fail, FakeAnthropicServer, Reply
 
 pytestmark = pytest.mark.anyio
 
@@ -167,7 +167,7 @@ async def test_backoff_grows_within_its_bounds(
         if delay:  # the fake server's own sleep(0)s go through the patched module too
             slept.append(delay)
 
-    monkeypatch.setattr("tierwise.upstream.anyio.sleep", record)
+    monkeypatch.setattr("tierwise.serving.upstream.anyio.sleep", record)
     policy = RetryPolicy(max_retries=4, base_delay=0.5, max_delay=1.5, jitter=0.25)
     fake.script.push(*[Fail(500)] * 4)
     await send(upstream(fake, policy))

@@ -13,25 +13,25 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Anthropic": "tierwise.client",
     "AsyncAnthropic": "tierwise.client",
-    "Action": "tierwise.decision",
-    "Decision": "tierwise.decision",
-    "RouteRequest": "tierwise.decision",
-    "Verdict": "tierwise.decision",
-    "Tier": "tierwise.tiers",
-    "TierwiseError": "tierwise.errors",
-    "Router": "tierwise.router",
-    "Policy": "tierwise.policy",
-    "load_policy": "tierwise.policy",
-    "recommend": "tierwise.selector",
-    "Recommendation": "tierwise.selector",
-    "Usage": "tierwise.usage",
-    "Cost": "tierwise.pricing",
-    "cost": "tierwise.pricing",
-    "baseline_cost": "tierwise.pricing",
-    "savings": "tierwise.pricing",
-    "Catalog": "tierwise.catalog",
-    "load_catalog": "tierwise.catalog",
-    "default_catalog": "tierwise.catalog",
+    "Action": "tierwise.core.decision",
+    "Decision": "tierwise.core.decision",
+    "RouteRequest": "tierwise.core.request",
+    "Verdict": "tierwise.core.decision",
+    "Tier": "tierwise.core.tiers",
+    "TierwiseError": "tierwise.core.errors",
+    "Router": "tierwise.core.router",
+    "Policy": "tierwise.core.policy",
+    "load_policy": "tierwise.core.policy",
+    "recommend": "tierwise.core.recommend",
+    "Recommendation": "tierwise.core.recommend",
+    "Usage": "tierwise.core.usage",
+    "Cost": "tierwise.core.pricing",
+    "cost": "tierwise.core.pricing",
+    "baseline_cost": "tierwise.core.pricing",
+    "savings": "tierwise.core.pricing",
+    "Catalog": "tierwise.core.catalog",
+    "load_catalog": "tierwise.core.catalog",
+    "default_catalog": "tierwise.core.catalog",
     "orchestrate": "tierwise.orchestration",
     "aorchestrate": "tierwise.orchestration",
 }
@@ -63,17 +63,18 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from tierwise.catalog import Catalog, default_catalog, load_catalog
     from tierwise.client import Anthropic, AsyncAnthropic
-    from tierwise.decision import Action, Decision, RouteRequest, Verdict
-    from tierwise.errors import TierwiseError
+    from tierwise.core.catalog import Catalog, default_catalog, load_catalog
+    from tierwise.core.decision import Action, Decision, Verdict
+    from tierwise.core.errors import TierwiseError
+    from tierwise.core.policy import Policy, load_policy
+    from tierwise.core.pricing import Cost, baseline_cost, cost, savings
+    from tierwise.core.recommend import Recommendation, recommend
+    from tierwise.core.request import RouteRequest
+    from tierwise.core.router import Router
+    from tierwise.core.tiers import Tier
+    from tierwise.core.usage import Usage
     from tierwise.orchestration import aorchestrate, orchestrate
-    from tierwise.policy import Policy, load_policy
-    from tierwise.pricing import Cost, baseline_cost, cost, savings
-    from tierwise.router import Router
-    from tierwise.selector import Recommendation, recommend
-    from tierwise.tiers import Tier
-    from tierwise.usage import Usage
 
 
 def __getattr__(name: str) -> Any:

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from tierwise.budgets import BudgetGuard, BudgetsConfig
-from tierwise.budgets.config import BudgetScope, to_micro
 from tierwise.budgets.ledger import Key
 from tierwise.budgets.steps import month_of
-from tierwise.decision import Action
-from tierwise.records import DecisionRecord
-from tierwise.store import Store
-from tierwise.tiers import Tier
+from tierwise.core.budget_config import BudgetScope, to_micro
+from tierwise.core.decision import Action
+from tierwise.core.tiers import Tier
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
 
 CONFIG = BudgetsConfig(callers=BudgetScope(limits={"ci": 1.0}))
 CI: Key = ("caller", "ci")

@@ -19,17 +19,17 @@ import anthropic
 import pytest
 
 from tierwise.budgets import BudgetGuard
-from tierwise.budgets.config import to_micro
 from tierwise.budgets.steps import month_of, next_month_start
-from tierwise.dispatch import MessagesRouter
-from tierwise.policy import load_policy
-from tierwise.proxy import ProxyServer, ProxySettings, create_app
-from tierwise.recorder import Recorder
-from tierwise.records import DecisionRecord
-from tierwise.router import Router
-from tierwise.store import Store
+from tierwise.core.budget_config import to_micro
+from tierwise.core.policy import load_policy
+from tierwise.core.router import Router
+from tierwise.ledger.recorder import Recorder
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ProxyServer, ProxySettings, create_app
+from tierwise.serving.upstream import UpstreamConfig
 from tierwise.testing import FakeAnthropicServer
-from tierwise.upstream import UpstreamConfig
 
 POLICY = """extends = "default"
 [budgets]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tierwise.budgets import BudgetsConfig, BudgetStep, assess
-from tierwise.budgets.config import to_micro
 from tierwise.budgets.steps import month_of, next_month_start
-from tierwise.errors import PolicyError
-from tierwise.policy import load_policy
-from tierwise.tiers import Tier
+from tierwise.core.budget_config import to_micro
+from tierwise.core.errors import PolicyError
+from tierwise.core.policy import load_policy
+from tierwise.core.tiers import Tier
 
 STEPS = BudgetsConfig().steps  # the defaults: sonnet from 80 %, haiku from 95 %
 LIMIT = to_micro(10.0)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import anthropic
 
-from tierwise.budgets.config import to_micro
-from tierwise.store import Store
+from tierwise.core.budget_config import to_micro
+from tierwise.ledger.store import Store
 from tierwise.testing import FakeAnthropicServer, Reply, serve_process
 
 LIMIT_USD = 0.02

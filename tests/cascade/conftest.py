@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from serving import RunningProxy
-from tierwise.dispatch import MessagesRouter
-from tierwise.outcome import Outcome
-from tierwise.policy import Policy, load_policy
-from tierwise.proxy import ProxyServer, ProxySettings, create_app
-from tierwise.router import Router
+from tierwise.core.policy import Policy, load_policy
+from tierwise.core.router import Router
+from tierwise.ledger.outcome import Outcome
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ProxyServer, ProxySettings, create_app
+from tierwise.serving.upstream import RetryPolicy, UpstreamConfig
 from tierwise.testing import FakeAnthropicServer, RecordedRequest
-from tierwise.upstream import RetryPolicy, UpstreamConfig
 
 HAIKU, SONNET, OPUS = "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"
 CONVERT = "Convert this YAML to JSON:\nservice:\n  name: billing\n  replicas: 3"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import anthropic
 
-from tierwise.records import DecisionRecord
+from tierwise.ledger.records import DecisionRecord
 from tierwise.testing import Fail, FakeAnthropicServer, Reply
 
 from .conftest import (

@@ -11,7 +11,7 @@ import pytest
 
 import tierwise
 from tierwise.client import decision_of, report_of
-from tierwise.errors import ConfigError
+from tierwise.core.errors import ConfigError
 from tierwise.testing import FakeAnthropicServer
 
 from .conftest import CONVERT, HAIKU, OPUS, SONNET, VAGUE, answers, policy_with

@@ -8,7 +8,7 @@ from typing import Any
 import anthropic
 import pytest
 
-from tierwise.records import DecisionRecord
+from tierwise.ledger.records import DecisionRecord
 from tierwise.testing import FakeAnthropicServer
 
 from .conftest import CONVERT, HAIKU, OPUS, SONNET, answers, policy_with, running_proxy

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 import tierwise
-from tierwise.records import DecisionRecord
+from tierwise.ledger.records import DecisionRecord
 from tierwise.testing import FakeAnthropicServer, Inject, Reply
 
 from .conftest import CONVERT, HAIKU, SONNET, answers, policy_with, running_proxy

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tierwise.classifier import CircuitBreaker
-from tierwise.errors import ConfigError, PolicyError
-from tierwise.validators.checks import JsonSchema, Regex, ToolArgs
+from tierwise.core.errors import ConfigError, PolicyError
+from tierwise.escalation.classifier import CircuitBreaker
+from tierwise.escalation.validators.checks import JsonSchema, Regex, ToolArgs
 
 from .conftest import policy_with
 

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from tierwise.dispatch import MessagesRouter
-from tierwise.policy import Policy, load_policy
-from tierwise.proxy import ClientKeys, ProxyServer, ProxySettings, create_app
-from tierwise.records import DecisionRecord
-from tierwise.router import Router
-from tierwise.store import Store
+from tierwise.core.policy import Policy, load_policy
+from tierwise.core.router import Router
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ClientKeys, ProxyServer, ProxySettings, create_app
+from tierwise.serving.upstream import UpstreamConfig
 from tierwise.testing import FakeAnthropicServer
-from tierwise.upstream import UpstreamConfig
 
 from .dataset import known_records
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from tierwise.policy import Policy
-from tierwise.pricing import cost
-from tierwise.records import DecisionRecord
-from tierwise.tiers import Tier
-from tierwise.usage import Usage
+from tierwise.core.policy import Policy
+from tierwise.core.pricing import cost
+from tierwise.core.tiers import Tier
+from tierwise.core.usage import Usage
+from tierwise.ledger.records import DecisionRecord
 
 # (tier, task type, input tokens, output tokens, reason)
 _PLAN: tuple[tuple[Tier, str, int, int, str], ...] = (

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tierwise.dashboard.access import COOKIE
-from tierwise.store import Store
+from tierwise.analysis.dashboard.access import COOKIE
+from tierwise.ledger.store import Store
 
 from .conftest import ALICE, SERVER_KEY, Dashboard, DashboardFactory
 

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tierwise.dashboard.params import MAX_TASK_BYTES
-from tierwise.decision import RouteRequest
-from tierwise.records import DecisionRecord
-from tierwise.report import build_report
-from tierwise.selector import recommend
+from tierwise.analysis.dashboard.params import MAX_TASK_BYTES
+from tierwise.analysis.report import build_report
+from tierwise.core.recommend import recommend
+from tierwise.core.request import RouteRequest
+from tierwise.ledger.records import DecisionRecord
 
 from .conftest import Dashboard, DashboardFactory
 from .dataset import expected

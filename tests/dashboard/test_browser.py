@@ -22,12 +22,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tierwise.dashboard import static_page
-from tierwise.decision import RouteRequest
-from tierwise.records import DecisionRecord
-from tierwise.report import build_report
-from tierwise.selector import recommend
-from tierwise.store import Store
+from tierwise.analysis.dashboard import static_page
+from tierwise.analysis.report import build_report
+from tierwise.core.recommend import recommend
+from tierwise.core.request import RouteRequest
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
 
 from .conftest import ALICE, Dashboard, DashboardFactory
 from .dataset import Expected, expected

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tierwise.dashboard import static_page
-from tierwise.report import build_report
-from tierwise.store import Store
+from tierwise.analysis.dashboard import static_page
+from tierwise.analysis.report import build_report
+from tierwise.ledger.store import Store
 
 SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 STYLE = re.compile(r"<style>(.*?)</style>", re.S)

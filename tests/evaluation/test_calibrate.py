@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tierwise.errors import InputError
-from tierwise.evaluation.calibrate import Target, calibrate
-from tierwise.tiers import Tier
+from tierwise.analysis.evaluation.calibrate import Target, calibrate
+from tierwise.core.errors import InputError
+from tierwise.core.tiers import Tier
 
 TIERS = (Tier.HAIKU, Tier.OPUS)
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from evaluation.synthetic import write_dataset
 from tierwise.cli import app
-from tierwise.policy import load_policy
+from tierwise.core.policy import load_policy
 
 runner = CliRunner()
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from evaluation.synthetic import write_dataset
-from tierwise.errors import InputError
-from tierwise.evaluation.dataset import load_dataset, resolve_dataset
-from tierwise.tiers import Tier
+from tierwise.analysis.evaluation.dataset import load_dataset, resolve_dataset
+from tierwise.core.errors import InputError
+from tierwise.core.tiers import Tier
 
 
 def test_loads_rows_with_tiers_cheapest_first(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from tierwise.evaluation.metrics import (
+from tierwise.analysis.evaluation.metrics import (
     choose,
     frontier,
     operating_points,
@@ -15,7 +15,7 @@ from tierwise.evaluation.metrics import (
     point,
     savings_at_retention,
 )
-from tierwise.tiers import Tier
+from tierwise.core.tiers import Tier
 
 # Four rows, weak | strong: row 0 both right, row 1 only strong, row 2 only weak, row 3 neither.
 QUALITY = np.array([[1.0, 1.0], [0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tierwise.evaluation.costs import cost_matrix
-from tierwise.evaluation.dataset import load_dataset
-from tierwise.evaluation.report import evaluate
-from tierwise.learned.train import cross_val_scores
-from tierwise.policy import default_policy
+from tierwise.analysis.evaluation.costs import cost_matrix
+from tierwise.analysis.evaluation.dataset import load_dataset
+from tierwise.analysis.evaluation.report import evaluate
+from tierwise.analysis.training.train import cross_val_scores
+from tierwise.core.policy import default_policy
 
 DATA = Path(os.environ.get("TIERWISE_EVAL_DATA", Path(__file__).parents[3] / "shared" / "data"))
 GSM8K = DATA / "gsm8k.jsonl"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tierwise.learned.logs import examples_from_records
-from tierwise.records import DecisionRecord
-from tierwise.tiers import Tier
+from tierwise.analysis.training.logs import examples_from_records
+from tierwise.core.tiers import Tier
+from tierwise.ledger.records import DecisionRecord
 
 LADDER = (Tier.HAIKU, Tier.SONNET, Tier.OPUS)
 

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from evaluation.synthetic import write_dataset
-from tierwise.decision import RouteRequest
-from tierwise.errors import InputError, PolicyError
-from tierwise.evaluation.dataset import load_dataset
+from tierwise.analysis.evaluation.dataset import load_dataset
+from tierwise.analysis.training.train import PRESETS, examples_from_dataset, fit
+from tierwise.core.errors import InputError, PolicyError
+from tierwise.core.policy import load_policy
+from tierwise.core.request import RouteRequest
+from tierwise.core.router import Router
+from tierwise.core.tiers import Tier
 from tierwise.learned.model import load_router, parse_router, rung_scores
-from tierwise.learned.train import PRESETS, examples_from_dataset, fit
-from tierwise.policy import load_policy
-from tierwise.router import Router
-from tierwise.tiers import Tier
 
 
 @pytest.fixture(scope="module", params=list(PRESETS))

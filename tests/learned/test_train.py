@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from evaluation.synthetic import write_dataset
-from tierwise.errors import InputError
-from tierwise.evaluation.dataset import load_dataset
-from tierwise.learned.train import (
+from tierwise.analysis.evaluation.dataset import load_dataset
+from tierwise.analysis.training.train import (
     PRESETS,
     Blocks,
     Example,
@@ -23,7 +22,8 @@ from tierwise.learned.train import (
     examples_from_dataset,
     fit,
 )
-from tierwise.tiers import Tier
+from tierwise.core.errors import InputError
+from tierwise.core.tiers import Tier
 
 LADDER = (Tier.HAIKU, Tier.SONNET, Tier.OPUS)
 

@@ -13,13 +13,13 @@ from typing import Any
 import anthropic
 import pytest
 
-from tierwise.dispatch import MessagesRouter
-from tierwise.outcome import Outcome, OutcomeHook
-from tierwise.policy import Policy
-from tierwise.proxy import ProxyServer, ProxySettings, create_app
-from tierwise.router import Router
+from tierwise.core.policy import Policy
+from tierwise.core.router import Router
+from tierwise.ledger.outcome import Outcome, OutcomeHook
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ProxyServer, ProxySettings, create_app
+from tierwise.serving.upstream import UpstreamConfig
 from tierwise.testing import FakeAnthropicServer, Reply
-from tierwise.upstream import UpstreamConfig
 
 from .harness import FAST_RETRIES, Proxy
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import anthropic
 
-from tierwise.dispatch import MessagesRouter
-from tierwise.outcome import Outcome
-from tierwise.proxy import ProxyServer
+from tierwise.ledger.outcome import Outcome
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ProxyServer
+from tierwise.serving.upstream import RetryPolicy
 from tierwise.testing import FakeAnthropicServer
-from tierwise.upstream import RetryPolicy
 
 FAST_RETRIES = RetryPolicy(
     max_retries=2, retries_before_fallback=1, base_delay=0.001, max_delay=0.005, max_total_wait=2.0

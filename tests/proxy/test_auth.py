@@ -10,10 +10,10 @@ import anthropic
 import httpx
 import pytest
 
-from tierwise.errors import ConfigError
-from tierwise.proxy import ClientKeys, ProxySettings
+from tierwise.core.errors import ConfigError
+from tierwise.serving import ClientKeys, ProxySettings
+from tierwise.serving.upstream import UpstreamConfig
 from tierwise.testing import Fail, FakeAnthropicServer, FakeConfig
-from tierwise.upstream import UpstreamConfig
 
 from .conftest import ProxyFactory
 from .harness import FAST_RETRIES, HELLO, VERSION, Proxy

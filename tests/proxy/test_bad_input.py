@@ -9,10 +9,11 @@ import anthropic
 import httpx
 import pytest
 
-from tierwise.decision import Verdict
-from tierwise.dispatch import Hints, MessagesRouter, Routed
-from tierwise.outcome import Outcome
-from tierwise.router import Router
+from tierwise.core.decision import Verdict
+from tierwise.core.router import Router
+from tierwise.ledger.outcome import Outcome
+from tierwise.messages.hints import Hints
+from tierwise.messages.routing import MessagesRouter, Routed
 
 from .conftest import ProxyFactory
 from .harness import HELLO, VERSION, Proxy

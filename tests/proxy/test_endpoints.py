@@ -9,7 +9,7 @@ import anthropic
 import httpx
 import pytest
 
-from tierwise.policy import load_policy
+from tierwise.core.policy import load_policy
 
 from .conftest import ProxyFactory
 from .harness import HELLO, VERSION, Proxy

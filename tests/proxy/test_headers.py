@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tierwise.proxy.headers import ascii_safe, client_headers, tierwise_headers, upstream_headers
+from tierwise.serving.headers import ascii_safe, client_headers, tierwise_headers, upstream_headers
 
 
 def test_forwarding_drops_hop_by_hop_hints_and_encoding() -> None:

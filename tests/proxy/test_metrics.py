@@ -15,18 +15,18 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from tierwise.decision import Action, Decision, Verdict
-from tierwise.dispatch import MessagesRouter
-from tierwise.outcome import Outcome, OutcomeHook, price
-from tierwise.proxy import ClientKeys, ProxyServer, ProxySettings, create_app
-from tierwise.proxy.command import _build
-from tierwise.proxy.metrics import ProxyMetrics, RecorderLike, decided_by
-from tierwise.recorder import Recorder
-from tierwise.router import Router
-from tierwise.store import Store
+from tierwise.cli.serve import _build
+from tierwise.core.decision import Action, Decision, Verdict
+from tierwise.core.router import Router
+from tierwise.core.tiers import Tier
+from tierwise.ledger.outcome import Outcome, OutcomeHook, price
+from tierwise.ledger.recorder import Recorder
+from tierwise.ledger.store import Store
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ClientKeys, ProxyServer, ProxySettings, create_app
+from tierwise.serving.metrics import ProxyMetrics, RecorderLike, decided_by
+from tierwise.serving.upstream import UpstreamConfig
 from tierwise.testing import Fail, FakeAnthropicServer, FakeConfig
-from tierwise.tiers import Tier
-from tierwise.upstream import UpstreamConfig
 
 from .harness import FAST_RETRIES, HELLO, Proxy
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from tierwise.outcome import price
-from tierwise.pricing import cost
-from tierwise.usage import Usage
+from tierwise.core.pricing import cost
+from tierwise.core.usage import Usage
+from tierwise.ledger.outcome import price
 
 from .harness import HELLO, VERSION, Proxy
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tierwise.proxy.relay import SseTap
+from tierwise.serving.relay import SseTap
 
 
 def event(name: str, data: dict[str, Any]) -> bytes:

@@ -8,8 +8,8 @@ import anthropic
 import httpx
 import pytest
 
+from tierwise.serving.upstream import RetryPolicy, UpstreamConfig
 from tierwise.testing import Fail, FakeAnthropicServer
-from tierwise.upstream import RetryPolicy, UpstreamConfig
 
 from .conftest import ProxyFactory
 from .harness import FAST_RETRIES, HELLO, VERSION, Proxy

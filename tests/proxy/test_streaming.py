@@ -13,8 +13,8 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tierwise.serving.upstream import UpstreamConfig
 from tierwise.testing import Drop, FakeAnthropicServer, Inject, Reply, StreamError
-from tierwise.upstream import UpstreamConfig
 
 from .conftest import ProxyFactory
 from .harness import FAST_RETRIES, HELLO, VERSION, Proxy

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tierwise.analysis.replay import Replayed, Replayer, RoutingInputs, Vocabulary
 from tierwise.cli import app
-from tierwise.decision import RouteRequest
-from tierwise.dispatch import MessagesRouter
-from tierwise.policy import default_policy, load_policy
-from tierwise.records import DecisionRecord
-from tierwise.replay import Replayed, Replayer, RoutingInputs, Vocabulary
-from tierwise.router import Router
-from tierwise.store import Store
+from tierwise.core.policy import default_policy, load_policy
+from tierwise.core.request import RouteRequest
+from tierwise.core.router import Router
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
+from tierwise.messages.routing import MessagesRouter
 
 PROMPT = "Fix the typo in the security warning banner\n\nTraceback (most recent call last):\n" + (
     '  File "app.py", line 3\n' * 4

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tierwise.policy import default_policy
-from tierwise.replay import Replayed, Replayer, replay_store
-from tierwise.store import Store
+from tierwise.analysis.replay import Replayed, Replayer, replay_store
+from tierwise.core.policy import default_policy
+from tierwise.ledger.store import Store
 from tierwise.testing import FakeAnthropicServer
 
 from .traffic import changed_policy, record_workload, send_workload

@@ -10,16 +10,16 @@ from typing import Any
 
 import anthropic
 
+from tierwise.core.policy import Policy, load_policy
+from tierwise.core.router import Router
 from tierwise.demo import load_workload
-from tierwise.dispatch import MessagesRouter
-from tierwise.outcome import Outcome
-from tierwise.policy import Policy, load_policy
-from tierwise.proxy import ProxyServer, ProxySettings, create_app
-from tierwise.records import DecisionRecord, policy_fingerprint
-from tierwise.router import Router
-from tierwise.store import Store
+from tierwise.ledger.outcome import Outcome
+from tierwise.ledger.records import DecisionRecord, policy_fingerprint
+from tierwise.ledger.store import Store
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ProxyServer, ProxySettings, create_app
+from tierwise.serving.upstream import UpstreamConfig
 from tierwise.testing import FakeAnthropicServer
-from tierwise.upstream import UpstreamConfig
 
 # A changed routing table: mechanical work up a tier, features to Opus, short asks to Sonnet,
 # one keyword rule weighed more, and a definition marker nobody looked for before.

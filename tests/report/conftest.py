@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tierwise.records import DecisionRecord
-from tierwise.store import Store
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 UNTIL = T0 + timedelta(days=2)

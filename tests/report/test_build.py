@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tierwise.errors import InputError
-from tierwise.records import DecisionRecord
-from tierwise.report import BREAKDOWNS, AlertThresholds, build_report
-from tierwise.store import Store
+from tierwise.analysis.report import BREAKDOWNS, AlertThresholds, build_report
+from tierwise.core.errors import InputError
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
 
 from .conftest import HAIKU, OPUS, SONNET, T0, UNTIL, record
 

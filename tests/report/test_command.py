@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tierwise.cli import app
-from tierwise.store import Store
+from tierwise.ledger.store import Store
 
 from .conftest import T0, UNTIL
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tierwise.errors import InputError
-from tierwise.report import parse_since
-from tierwise.report.percentiles import interpolate
-from tierwise.report.period import covered_days
+from tierwise.analysis.report import parse_since
+from tierwise.analysis.report.percentiles import interpolate
+from tierwise.analysis.report.period import covered_days
+from tierwise.core.errors import InputError
 
 NOW = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tierwise.report import BREAKDOWNS, build_report
-from tierwise.store import Store
+from tierwise.analysis.report import BREAKDOWNS, build_report
+from tierwise.ledger.store import Store
 
 from .conftest import T0, UNTIL, hand_records, open_store
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tierwise.store import Store
+from tierwise.ledger.store import Store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tierwise.analysis.review import Criteria, build_review, wilson
 from tierwise.cli import app
-from tierwise.errors import InputError
-from tierwise.policy import default_policy, load_policy
-from tierwise.records import DecisionRecord
-from tierwise.review import Criteria, build_review, wilson
-from tierwise.store import Store
-from tierwise.tiers import Tier
+from tierwise.core.errors import InputError
+from tierwise.core.policy import default_policy, load_policy
+from tierwise.core.tiers import Tier
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
 
 NOW = datetime.now(UTC)
 FIRST = {"model": "m", "status": 200, "kind": "first"}

@@ -18,18 +18,18 @@ from typing import Protocol
 import anthropic
 import pytest
 
-from tierwise.dispatch import MessagesRouter
-from tierwise.policy import Policy, load_policy
-from tierwise.proxy import ProxyServer, ProxySettings, create_app
-from tierwise.proxy.auth import ClientKeys
-from tierwise.recorder import Recorder
-from tierwise.records import DecisionRecord
-from tierwise.router import Router
-from tierwise.shadow.ledger import Ledger, ShadowRow
-from tierwise.shadow.worker import ShadowWorker
-from tierwise.store import Store
+from tierwise.core.policy import Policy, load_policy
+from tierwise.core.router import Router
+from tierwise.ledger.recorder import Recorder
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ProxyServer, ProxySettings, create_app
+from tierwise.serving.auth import ClientKeys
+from tierwise.serving.shadow.ledger import Ledger, ShadowRow
+from tierwise.serving.shadow.worker import ShadowWorker
+from tierwise.serving.upstream import RetryPolicy, UpstreamConfig
 from tierwise.testing import FakeAnthropicServer, RecordedRequest
-from tierwise.upstream import RetryPolicy, UpstreamConfig
 
 HAIKU, SONNET, OPUS = "claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"
 JUDGE = SONNET

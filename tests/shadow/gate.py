@@ -9,7 +9,7 @@ import threading
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tierwise.background import BackgroundServer
+from tierwise.serving.threaded_server import BackgroundServer
 from tierwise.testing import FakeConfig, RequestLog, Script, fake_anthropic_app
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from tierwise.shadow.ledger import Ledger, ShadowRow
-from tierwise.store import Store
-from tierwise.store.schema import shadow
+from tierwise.ledger.store import Store
+from tierwise.ledger.store.schema import shadow
+from tierwise.serving.shadow.ledger import Ledger, ShadowRow
 
 NOW = datetime(2026, 11, 26, 15, 30, tzinfo=UTC)
 

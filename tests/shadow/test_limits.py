@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tierwise.store import Store
+from tierwise.ledger.store import Store
 from tierwise.testing import FakeAnthropicServer, Reply
 
 from .conftest import (

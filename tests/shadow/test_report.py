@@ -10,11 +10,11 @@ from typing import Any
 
 from typer.testing import CliRunner
 
+from tierwise.analysis.report.summary import usd
 from tierwise.cli import app
-from tierwise.records import DecisionRecord
-from tierwise.report.summary import usd
-from tierwise.shadow.ledger import ShadowRow
-from tierwise.store import Store
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
+from tierwise.serving.shadow.ledger import ShadowRow
 from tierwise.testing import FakeAnthropicServer, Reply
 
 from .conftest import CONVERT, JUDGE, SUMMARIZE, policy_with, shadow_proxy

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tierwise.errors import PolicyError
-from tierwise.policy import load_policy
-from tierwise.shadow.answer import Capture
-from tierwise.shadow.budget import Budget
-from tierwise.shadow.judge import Comparison, UnreadableVerdict, judgement, read_preference
-from tierwise.shadow.setup import shadow_worker
-from tierwise.store import Store
+from tierwise.core.errors import PolicyError
+from tierwise.core.policy import load_policy
+from tierwise.ledger.store import Store
+from tierwise.serving.shadow.answer import Capture
+from tierwise.serving.shadow.budget import Budget
+from tierwise.serving.shadow.judge import Comparison, UnreadableVerdict, judgement, read_preference
+from tierwise.serving.shadow.setup import shadow_worker
 
 from .conftest import policy_with
 
@@ -128,7 +128,7 @@ def test_a_share_for_an_unknown_task_type_is_refused(tmp_path: Path) -> None:
 def test_serve_starts_the_worker_only_in_server_key_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tierwise.proxy.command import _build
+    from tierwise.cli.serve import _build
 
     policy_with(tmp_path)  # writes policy.toml with [shadow] enabled
     policy = tmp_path / "policy.toml"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tierwise.records import DecisionRecord
-from tierwise.store import Store
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
 
 BACKENDS = ("sqlite", "postgresql")
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

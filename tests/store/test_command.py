@@ -10,8 +10,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tierwise.cli import app
-from tierwise.store import Store
-from tierwise.store.migrations import MIGRATIONS
+from tierwise.ledger.store import Store
+from tierwise.ledger.store.migrations import MIGRATIONS
 
 from .conftest import RecordFactory
 

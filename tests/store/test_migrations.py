@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, inspect, text
 
-from tierwise.errors import StoreError
-from tierwise.store import Store
-from tierwise.store import migrations as m
-from tierwise.store.schema import decisions, metadata, migrations
+from tierwise.core.errors import StoreError
+from tierwise.ledger.store import Store
+from tierwise.ledger.store import migrations as m
+from tierwise.ledger.store.schema import decisions, metadata, migrations
 
 ALL = [migration.name for migration in m.MIGRATIONS]
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tierwise.recorder import Recorder
-from tierwise.store import Store
-from tierwise.store.schema import decisions
+from tierwise.ledger.recorder import Recorder
+from tierwise.ledger.store import Store
+from tierwise.ledger.store.schema import decisions
 
 from .conftest import RecordFactory
 from .pgcluster import PgCluster, wait_until_accepting

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tierwise.errors import StoreError
-from tierwise.store.paths import data_dir, redact, resolve
+from tierwise.core.errors import StoreError
+from tierwise.ledger.store.paths import data_dir, redact, resolve
 
 
 def test_the_default_is_a_sqlite_file_in_the_data_directory(tmp_path: Path) -> None:

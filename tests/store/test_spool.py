@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tierwise.records import DecisionRecord
-from tierwise.store import Spool
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Spool
 
 from .conftest import RecordFactory
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from tierwise.errors import StoreError
-from tierwise.records import FIELD_NAMES, DecisionRecord
-from tierwise.store import RecordRejectedError, Store
-from tierwise.store.schema import RECORD_COLUMNS
+from tierwise.core.errors import StoreError
+from tierwise.ledger.records import FIELD_NAMES, DecisionRecord
+from tierwise.ledger.store import RecordRejectedError, Store
+from tierwise.ledger.store.schema import RECORD_COLUMNS
 
 from .conftest import T0, RecordFactory
 
@@ -238,7 +238,7 @@ def test_the_fast_insert_stores_what_a_plain_sqlalchemy_insert_stores(
     SQLAlchemy's own insert writes, on both backends."""
     from sqlalchemy import insert, select
 
-    from tierwise.store.schema import decisions
+    from tierwise.ledger.store.schema import decisions
 
     fast = make_record(request_id="fast", time=T0, stream=True, caller="team-a")
     plain = make_record(request_id="plain", time=T0, stream=True, caller="team-a")

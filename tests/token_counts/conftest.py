@@ -12,15 +12,15 @@ import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving import RunningProxy
-from tierwise.background import BackgroundServer
-from tierwise.dispatch import MessagesRouter
-from tierwise.outcome import Outcome
-from tierwise.policy import Policy, load_policy
-from tierwise.proxy import ProxyServer, ProxySettings, create_app
-from tierwise.proxy.auth import ClientKeys
-from tierwise.router import Router
+from tierwise.core.policy import Policy, load_policy
+from tierwise.core.router import Router
+from tierwise.ledger.outcome import Outcome
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving import ProxyServer, ProxySettings, create_app
+from tierwise.serving.auth import ClientKeys
+from tierwise.serving.threaded_server import BackgroundServer
+from tierwise.serving.upstream import RetryPolicy, UpstreamConfig
 from tierwise.testing import FakeAnthropicServer, FakeConfig, RecordedRequest, fake_anthropic_app
-from tierwise.upstream import RetryPolicy, UpstreamConfig
 
 COUNT_PATH = "/v1/messages/count_tokens"
 FAST = RetryPolicy(max_retries=1, retries_before_fallback=0, base_delay=0.001, max_delay=0.002)

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tierwise.analysis.estimate_accuracy import ALL, estimate_errors, prompt_kind
 from tierwise.cli import app
-from tierwise.records import DecisionRecord
-from tierwise.store import Store
-from tierwise.token_counts.errors import ALL, estimate_errors, prompt_kind
+from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.store import Store
 
 NOW = datetime.now(UTC)
 PROSE: dict[str, Any] = {"text": True, "non_ascii": False, "code_blocks": 0}

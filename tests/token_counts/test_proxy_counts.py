@@ -10,11 +10,11 @@ from typing import Any
 import anthropic
 import httpx
 
-from tierwise.dispatch import Hints
-from tierwise.messages_parse import route_request_from_body
-from tierwise.outcome import Outcome
-from tierwise.policy import default_policy
-from tierwise.records import DecisionRecord
+from tierwise.core.policy import default_policy
+from tierwise.ledger.outcome import Outcome
+from tierwise.ledger.records import DecisionRecord
+from tierwise.messages.hints import Hints
+from tierwise.messages.parse import route_request_from_body
 from tierwise.testing import FakeAnthropicServer, input_tokens
 
 from .conftest import count_calls, counting, running_proxy, troubled_upstream

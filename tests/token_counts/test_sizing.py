@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tierwise.decision import RouteRequest
-from tierwise.dispatch import Hints, MessagesRouter
-from tierwise.errors import PolicyError
-from tierwise.policy import default_policy
-from tierwise.router import Router
-from tierwise.token_counts.band import Threshold, nearest, thresholds
-from tierwise.token_counts.sizing import counted_tokens, sized, with_count
-from tierwise.tokens import corrected
+from tierwise.core.errors import PolicyError
+from tierwise.core.policy import default_policy
+from tierwise.core.request import RouteRequest
+from tierwise.core.router import Router
+from tierwise.core.tokens import corrected
+from tierwise.messages.hints import Hints
+from tierwise.messages.routing import MessagesRouter
+from tierwise.messages.sizing import counted_tokens, sized, with_count
+from tierwise.serving.token_counts.band import Threshold, nearest, thresholds
 
 from .conftest import policy_with
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from tierwise.decision import Action, Verdict
-from tierwise.dispatch import Hints, MessagesRouter
-from tierwise.policy import default_policy
-from tierwise.router import Router
-from tierwise.tiers import Tier
-from tierwise.token_counts.counter import CountResult
-from tierwise.token_counts.step import count_reason, with_result
+from tierwise.core.decision import Action, Verdict
+from tierwise.core.policy import default_policy
+from tierwise.core.router import Router
+from tierwise.core.tiers import Tier
+from tierwise.messages.hints import Hints
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving.token_counts.counter import CountResult
+from tierwise.serving.token_counts.step import count_reason, with_result
 
 HUGE = "Find the bug in this code:\n```\n" + "ab " * 35_000 + "\n```"
 BODY = {"model": "auto", "max_tokens": 10, "messages": [{"role": "user", "content": HUGE}]}

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tierwise.budgets.config import BudgetsConfig, BudgetScope, BudgetStep
 from tierwise.budgets.errors import BudgetExceededError
 from tierwise.budgets.steps import Standing, assess
+from tierwise.core.budget_config import BudgetsConfig, BudgetScope, BudgetStep
 
 if TYPE_CHECKING:
     from tierwise.budgets.guard import BudgetCheck, BudgetGuard

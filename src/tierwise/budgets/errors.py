@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tierwise.budgets.steps import Standing
-from tierwise.errors import TierwiseError
+from tierwise.core.errors import TierwiseError
 
 
 class BudgetExceededError(TierwiseError):

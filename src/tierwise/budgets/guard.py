@@ -20,19 +20,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from tierwise.budgets.config import BudgetsConfig, Scope
 from tierwise.budgets.errors import BudgetExceededError
 from tierwise.budgets.ledger import Key, SpendLedger
 from tierwise.budgets.steps import Standing, assess, month_of, month_start, next_month_start
-from tierwise.decision import Action, Verdict
-from tierwise.errors import TierwiseError
-from tierwise.records import TEXT_CAP, micro_usd
-from tierwise.tiers import Tier
+from tierwise.core.budget_config import BudgetsConfig, Scope
+from tierwise.core.decision import Action, Verdict
+from tierwise.core.errors import TierwiseError
+from tierwise.core.tiers import Tier
+from tierwise.ledger.records import TEXT_CAP, micro_usd
 
 if TYPE_CHECKING:
     from tierwise.budgets.source import StoreSpend
-    from tierwise.outcome import Outcome, OutcomeHook
-    from tierwise.store import Store
+    from tierwise.ledger.outcome import Outcome, OutcomeHook
+    from tierwise.ledger.store import Store
 
 _log = logging.getLogger("tierwise.budgets")
 STRATEGY = "budget"  # the name budget verdicts carry in a decision's trace

@@ -16,8 +16,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 
-from tierwise.budgets.config import Scope
 from tierwise.budgets.steps import Month
+from tierwise.core.budget_config import Scope
 
 Key = tuple[Scope, str]
 MAX_PENDING = 100_000  # charges tracked by request id; older ones are kept as a lump sum

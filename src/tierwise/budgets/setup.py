@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tierwise.budgets.config import BudgetsConfig
+from tierwise.core.budget_config import BudgetsConfig
 
 if TYPE_CHECKING:
     from tierwise.budgets.guard import BudgetGuard
-    from tierwise.store import Store
+    from tierwise.ledger.store import Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from tierwise.budgets.config import Scope
 from tierwise.budgets.ledger import Key
-from tierwise.store.schema import decisions
+from tierwise.core.budget_config import Scope
+from tierwise.ledger.store.schema import decisions
 
 if TYPE_CHECKING:
-    from tierwise.store import Store
+    from tierwise.ledger.store import Store
 
 ID_CHUNK = 1000  # request ids looked up per query
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tierwise.budgets.config import MICRO, BudgetStep, Scope
-from tierwise.tiers import Tier
+from tierwise.core.budget_config import MICRO, BudgetStep, Scope
+from tierwise.core.tiers import Tier
 
 Month = tuple[int, int]  # (year, month), UTC
 

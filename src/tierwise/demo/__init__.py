@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 
-from tierwise.decision import RouteRequest
+from tierwise.core.request import RouteRequest
 
 
 @dataclass(frozen=True)

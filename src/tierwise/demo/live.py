@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from tierwise.core.errors import TierwiseError
+from tierwise.core.policy import Policy
+from tierwise.core.router import Router
 from tierwise.demo import DemoTask, load_workload
-from tierwise.dispatch import MessagesRouter
-from tierwise.errors import TierwiseError
-from tierwise.outcome import Outcome
-from tierwise.policy import Policy
-from tierwise.router import Router
+from tierwise.ledger.outcome import Outcome
+from tierwise.messages.routing import MessagesRouter
 
 if TYPE_CHECKING:
-    from tierwise.recorder import Recorder
+    from tierwise.ledger.recorder import Recorder
 
 DEMO_MAX_TOKENS = 512
 STREAM_EVERY = 4
@@ -77,8 +77,8 @@ def run_live_demo(
         raise TierwiseError(
             "the demo sends its requests with the official SDK: pip install 'tierwise[sdk]'"
         ) from exc
-    from tierwise.proxy import ProxyServer, ProxySettings, create_app
-    from tierwise.upstream import UpstreamConfig
+    from tierwise.serving import ProxyServer, ProxySettings, create_app
+    from tierwise.serving.upstream import UpstreamConfig
 
     recorder = _recorder(policy, db) if record else None
     recorded = _Recorded(recorder)
@@ -109,9 +109,9 @@ def run_live_demo(
 
 
 def _recorder(policy: Policy, db: str | None) -> Recorder:
-    from tierwise.recorder import Recorder
-    from tierwise.records import policy_fingerprint
-    from tierwise.store import Store
+    from tierwise.ledger.recorder import Recorder
+    from tierwise.ledger.records import policy_fingerprint
+    from tierwise.ledger.store import Store
 
     return Recorder(Store(db), policy_fingerprint=policy_fingerprint(policy))
 

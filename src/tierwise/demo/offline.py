@@ -7,10 +7,10 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
+from tierwise.core.recommend import Recommendation, recommend
+from tierwise.core.router import Router
+from tierwise.core.tiers import Tier
 from tierwise.demo import load_workload
-from tierwise.router import Router
-from tierwise.selector import Recommendation, recommend
-from tierwise.tiers import Tier
 
 ASSUMED_OUTPUT_TOKENS = 600
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tierwise.decision import Action, Decision, RouteRequest, Verdict
-from tierwise.errors import EmptyPromptError
+from tierwise.core.decision import Action, Decision, Verdict
+from tierwise.core.errors import EmptyPromptError
+from tierwise.core.policy import Policy
+from tierwise.core.request import RouteRequest
+from tierwise.core.tiers import Tier
 from tierwise.learned.model import load_router
-from tierwise.policy import Policy
-from tierwise.strategies.learned import category_of
-from tierwise.tiers import Tier
+from tierwise.learned.strategy import category_of
 
 
 class LearnedBatch:

@@ -21,10 +21,10 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tierwise.errors import InputError
+from tierwise.core.errors import InputError
+from tierwise.core.tiers import Tier
 from tierwise.learned.features import FeatureSpec, featurize
 from tierwise.learned.signals import SIGNALS
-from tierwise.tiers import Tier
 
 FORMAT = "tierwise-learned-router"
 VERSION = 2

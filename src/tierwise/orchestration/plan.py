@@ -6,7 +6,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tierwise.errors import InputError
+from tierwise.core.errors import InputError
 
 PLAN_PROMPT = (
     "You plan work for cheaper models. Split the task into at most {max_subtasks} independent, "

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from tierwise.core.policy import Policy
+from tierwise.core.usage import Usage
+from tierwise.ledger.outcome import price
 from tierwise.orchestration.plan import PLAN_PROMPT, Plan, PlanError, Subtask, parse_plan
-from tierwise.outcome import price
-from tierwise.policy import Policy
-from tierwise.usage import Usage
 
 if TYPE_CHECKING:
     from tierwise.client import AsyncAnthropic

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tierwise.api_errors import ERROR_TYPES
+from tierwise.messages.api_errors import ERROR_TYPES
 
 STATUSES: dict[str, int] = {error_type: status for status, error_type in ERROR_TYPES.items()}
 

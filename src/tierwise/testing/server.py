@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Self
 
-from tierwise.background import BackgroundServer
+from tierwise.serving.threaded_server import BackgroundServer
 from tierwise.testing.app import fake_anthropic_app
 from tierwise.testing.config import FakeConfig
 from tierwise.testing.recording import RequestLog

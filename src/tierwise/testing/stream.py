@@ -1,7 +1,7 @@
 """The SSE event sequence of a streamed message, and the async body that sends it.
 
-The sequence is ``tierwise.sse``'s (the one the proxy's buffered cascade sends too), with text
-cut one word per delta and tool input 12 characters per delta so the stream looks live.
+The sequence is ``tierwise.messages.sse``'s (the one the proxy's buffered cascade sends too),
+with text cut one word per delta and tool input 12 characters per delta so the stream looks live.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Sequence
 
 import anyio
 
-from tierwise.sse import Event, frame
-from tierwise.sse import message_events as encode_message
+from tierwise.messages.sse import Event, frame
+from tierwise.messages.sse import message_events as encode_message
 from tierwise.testing.behaviours import Inject
 from tierwise.testing.replies import Generated, message_json
 

@@ -1,5 +1,5 @@
 """Small pieces of Anthropic's wire format: ids, error bodies, rate-limit headers
-(SSE framing is ``tierwise.sse``'s)."""
+(SSE framing is ``tierwise.messages.sse``'s)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,282 @@
+"""``tierwise eval`` and ``tierwise calibrate``: the command functions ``cli.py`` registers.
+
+Heavy imports (numpy, the learned router) happen inside the commands, so ``tierwise --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tierwise.core.errors import InputError
+
+if TYPE_CHECKING:
+    from tierwise.analysis.evaluation.dataset import Dataset
+    from tierwise.analysis.evaluation.report import Evaluation
+    from tierwise.core.tiers import Tier
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+Datasets = Annotated[
+    list[str],
+    typer.Argument(help="Dataset JSONL files, or names looked up in --data-dir."),
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Folder of NAME.jsonl + NAME.meta.json (default: TIERWISE_EVAL_DATA)."
+    ),
+]
+RouterOption = Annotated[
+    Path | None, typer.Option("--router", help="A learned router file (tierwise train).")
+]
+Prices = Annotated[
+    Path | None,
+    typer.Option(
+        "--prices",
+        help="Price the tiers with this policy's [tiers] models (default: --policy, else the "
+        "shipped policy).",
+    ),
+]
+
+
+def load_datasets(names: list[str], directory: Path | None) -> list[Dataset]:
+    """Load every named dataset."""
+    from tierwise.analysis.evaluation.dataset import data_dir, load_dataset, resolve_dataset
+
+    base = data_dir(directory)
+    return [load_dataset(resolve_dataset(name, base)) for name in names]
+
+
+def parse_thresholds(items: list[str] | None) -> dict[str, float]:
+    """``haiku=0.3`` options as a mapping (validated against the router later)."""
+    out_: dict[str, float] = {}
+    for item in items or []:
+        name, _, value = item.partition("=")
+        try:
+            out_[name.strip().lower()] = float(value)
+        except ValueError:
+            raise InputError(f"--threshold: {item!r} is not tier=number") from None
+    return out_
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[], None]]:
+    """A rich progress bar on stderr (hidden when stderr is not a terminal)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda: progress.advance(task)
+
+
+def eval_command(
+    datasets: Datasets,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Evaluate this rule policy (default: shipped).")
+    ] = None,
+    router: RouterOption = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option("--threshold", help="With --router: a rung's threshold, e.g. haiku=0.3."),
+    ] = None,
+    prices: Prices = None,
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write the curves to a .html, .svg or .png file.")
+    ] = None,
+) -> None:
+    """Route every row of labelled datasets and report quality, savings, APGR and the baselines."""
+    import numpy as np
+
+    from tierwise.analysis.evaluation.costs import cost_matrix, tier_models
+    from tierwise.analysis.evaluation.report import evaluate
+    from tierwise.analysis.evaluation.routers import choices_scores, learned_scores, policy_choices
+    from tierwise.core.policy import load_policy
+    from tierwise.learned.model import load_router
+
+    if policy is not None and router is not None:
+        raise InputError("give either --policy or --router, not both")
+    rule_policy = load_policy(policy)
+    pricing = load_policy(prices) if prices is not None else rule_policy
+    learned = load_router(router) if router is not None else None
+    wanted = parse_thresholds(threshold)
+    results: list[Evaluation] = []
+    for dataset in load_datasets(datasets, data_dir):
+        quality, cost = dataset.scores, cost_matrix(dataset, pricing)
+        rungs = len(dataset.tiers) - 1
+        with progress_bar(len(dataset), f"routing {dataset.name}") as tick:
+            if learned is not None:
+                scores = learned_scores(dataset, learned, tick)
+                name = f"learned ({router.name if router else ''})"
+                cuts = np.array([wanted.get(t.value, 0.5) for t in dataset.tiers[:-1]])
+            else:
+                scores = choices_scores(policy_choices(dataset, rule_policy, tick), rungs)
+                name = f"policy ({rule_policy.config.name})"
+                cuts = np.full(rungs, 0.5)
+        results.append(
+            evaluate(
+                name,
+                scores,
+                cuts,
+                quality,
+                cost,
+                dataset=dataset.name,
+                tiers=dataset.tiers,
+                models=tier_models(pricing, dataset.tiers),
+            )
+        )
+    if plot is not None:
+        from tierwise.analysis.evaluation.plot import write_plot
+
+        write_plot(results, plot)
+    if as_json:
+        out.print_json(json.dumps([r.as_dict() for r in results]))
+        return
+    for result in results:
+        render(result)
+
+
+def render(result: Evaluation) -> None:
+    """One table per dataset: the router, then the baselines."""
+    models = ", ".join(f"{t.value}={m}" for t, m in result.models.items())
+    table = Table(title=f"{result.dataset}: {result.rows} rows ({models})")
+    for column in (
+        "router",
+        "quality",
+        "retention",
+        "savings",
+        "top share",
+        "APGR",
+        "CPT 50/80/95",
+        "savings @95%",
+        "@99%",
+    ):
+        table.add_column(column, justify="left" if column == "router" else "right")
+    for name, item in [(result.router.name, result.router), *result.baselines.items()]:
+        point = item.point
+        cpt = "/".join(_pct(item.cpt[x]) for x in (0.5, 0.8, 0.95))
+        table.add_row(
+            name,
+            f"{point.quality:.3f}" if point else "",
+            _pct(point.retention) if point else "",
+            _pct(point.savings) if point else "",
+            _pct(point.top_share) if point else "",
+            f"{item.apgr:.3f}",
+            cpt,
+            _pct(item.savings_at[0.95]),
+            _pct(item.savings_at[0.99]),
+        )
+    out.print(table)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100 + 0.0:.1f}%"
+
+
+def calibrate_command(
+    datasets: Datasets,
+    router: Annotated[Path, typer.Option("--router", help="The learned router file.")],
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target", help="retention=0.95, max-top-share=0.2 or budget=USD (per 1,000 prompts)."
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write a policy TOML using the router.")
+    ] = None,
+    prices: Prices = None,
+    data_dir: DataDir = None,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Pick the router's thresholds on labelled data for a target; report retention and savings
+    with bootstrap confidence intervals."""
+    import numpy as np
+
+    from tierwise.analysis.evaluation.calibrate import Target, calibrate
+    from tierwise.analysis.evaluation.costs import cost_matrix
+    from tierwise.analysis.evaluation.routers import learned_scores
+    from tierwise.core.policy import load_policy
+    from tierwise.learned.model import load_router
+
+    goal = Target.parse(target)
+    learned = load_router(router)
+    pricing = load_policy(prices)
+    loaded = load_datasets(datasets, data_dir)
+    ladders = {d.tiers for d in loaded}
+    if len(ladders) != 1:
+        raise InputError("calibrate: every dataset must have the same tiers")
+    scores, quality, cost = [], [], []
+    for dataset in loaded:
+        with progress_bar(len(dataset), f"scoring {dataset.name}") as tick:
+            scores.append(learned_scores(dataset, learned, tick))
+        quality.append(dataset.scores)
+        cost.append(cost_matrix(dataset, pricing))
+    if resamples < 10:
+        raise InputError("--resamples must be at least 10")
+    result = calibrate(
+        np.vstack(scores),
+        np.vstack(quality),
+        np.vstack(cost),
+        loaded[0].tiers,
+        goal,
+        resamples=resamples,
+    )
+    if output is not None:
+        write_policy(output, router, result.thresholds)
+    if as_json:
+        out.print_json(json.dumps(result.as_dict()))
+        return
+    if not result.met:
+        err.print(
+            f"[yellow]warning:[/yellow] no thresholds reach {target} on this data; "
+            "the closest are shown"
+        )
+    shown = ", ".join(f"{t.value} {v:.4f}" for t, v in result.thresholds.items())
+    out.print(f"thresholds: {shown}")
+    for label, interval in (
+        ("retention", result.retention),
+        ("savings", result.savings),
+        ("top-tier share", result.top_share),
+    ):
+        out.print(
+            f"{label}: {interval.value:.1%} (95% CI {interval.low:.1%} – {interval.high:.1%})"
+        )
+    out.print(f"cost: ${result.usd_per_1000:.4f} per 1,000 prompts")
+    if output is not None:
+        out.print(f"policy written to {output}")
+
+
+def write_policy(path: Path, router: Path, thresholds: dict[Tier, float]) -> None:
+    """A policy that extends the default and lets the learned router decide."""
+    lines = [
+        "# Written by tierwise calibrate: the learned router decides unless the caller names a",
+        "# task type or domain; user-tier bounds and context-size floors still apply.",
+        'extends = "default"',
+        'strategies = ["task_type", "domain", "learned", "user_tier", "context_size", "default"]',
+        "",
+        "[learned]",
+        f"router = {json.dumps(str(router))}",
+        "thresholds = { " + ", ".join(f"{t.value} = {v:.6f}" for t, v in thresholds.items()) + " }",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")

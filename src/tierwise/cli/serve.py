@@ -1,0 +1,213 @@
+"""``tierwise serve``: the typer command. Imports nothing heavy until it runs.
+
+``cli.py`` registers this function, so this module is imported by every ``tierwise`` command:
+Starlette, uvicorn and aiohttp are imported inside the function body, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tierwise.core.errors import TierwiseError
+from tierwise.serving.defaults import DEFAULT_HOST, DEFAULT_MAX_BODY_MB, DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from tierwise.budgets.guard import BudgetGuard
+    from tierwise.core.policy import Policy
+    from tierwise.ledger.recorder import Recorder
+    from tierwise.ledger.store import Store
+    from tierwise.serving.metrics import ProxyMetrics
+    from tierwise.serving.settings import ProxySettings
+    from tierwise.serving.shadow.worker import ShadowWorker
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
+        DEFAULT_HOST
+    ),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    policy: Annotated[
+        Path | None, typer.Option(help="Policy TOML file (default: the shipped policy).")
+    ] = None,
+    upstream: Annotated[
+        str | None, typer.Option(help="Anthropic API base URL (default https://api.anthropic.com).")
+    ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Name of an environment variable holding the proxy's own Anthropic key. "
+            "Callers must then present a client key (--client-keys-file or TIERWISE_CLIENT_KEYS)."
+        ),
+    ] = None,
+    client_keys_file: Annotated[
+        Path | None, typer.Option(help="File of 'name: key' lines: the keys callers may present.")
+    ] = None,
+    max_body_mb: Annotated[
+        float, typer.Option(help="Largest request body accepted, in MB (413 above).")
+    ] = DEFAULT_MAX_BODY_MB,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Where to record decisions: a SQLite path or a postgresql:// URL "
+            "(default: TIERWISE_DATABASE_URL, else tierwise.db in the data directory).",
+        ),
+    ] = None,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="Record every request's decision.")
+    ] = True,
+    store_prompts: Annotated[
+        bool,
+        typer.Option("--store-prompts", help="Also keep the prompt text (capped) in the records."),
+    ] = False,
+    metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics/--no-metrics",
+            help="Serve Prometheus metrics at /metrics (client keys required when configured).",
+        ),
+    ] = True,
+) -> None:
+    """Run the routing proxy: point ANTHROPIC_BASE_URL at it and ask for model "auto"."""
+    try:
+        app, settings, aliases, recorder = _build(
+            host,
+            port,
+            policy,
+            upstream,
+            api_key_env,
+            client_keys_file,
+            max_body_mb,
+            db=db,
+            record=record,
+            store_prompts=store_prompts,
+            metrics=metrics,
+        )
+    except TierwiseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    mode = "server key, client keys required" if settings.server_key else "caller's own key"
+    print(
+        f"tierwise proxy on http://{settings.host}:{settings.port} -> "
+        f"{settings.upstream.base_url} (aliases: {', '.join(aliases)}; credentials: {mode})",
+        file=sys.stderr,
+    )
+    if settings.host not in LOOPBACK and settings.server_key is None:
+        print(
+            "note: listening beyond loopback; callers use their own Anthropic keys", file=sys.stderr
+        )
+    if recorder is not None:
+        print(f"recording decisions to {recorder.store.display}", file=sys.stderr)
+    from tierwise.serving.server import serve
+
+    try:
+        serve(app, settings.host, settings.port)
+    finally:
+        if recorder is not None:
+            stats = recorder.close()
+            waiting = recorder.spool.size().records
+            spooled = f"; {waiting} waiting in {recorder.spool.directory}" if waiting else ""
+            print(f"recorded {stats.recorded} decision(s){spooled}", file=sys.stderr)
+
+
+def _build(
+    host: str,
+    port: int,
+    policy_path: Path | None,
+    upstream: str | None,
+    api_key_env: str | None,
+    client_keys_file: Path | None,
+    max_body_mb: float,
+    *,
+    db: str | None = None,
+    record: bool = False,
+    store_prompts: bool = False,
+    metrics: bool = False,
+) -> tuple[Starlette, ProxySettings, list[str], Recorder | None]:
+    from tierwise.core.policy import load_policy
+    from tierwise.core.router import Router
+    from tierwise.ledger.outcome import ignore_outcome
+    from tierwise.messages.routing import MessagesRouter
+    from tierwise.serving.app import create_app
+    from tierwise.serving.settings import ProxySettings
+
+    settings = ProxySettings.from_options(
+        host=host,
+        port=port,
+        policy=policy_path,
+        upstream_url=upstream,
+        api_key_env=api_key_env,
+        client_keys_file=client_keys_file,
+        max_body_mb=max_body_mb,
+        environ=os.environ,
+    )
+    policy = load_policy(policy_path)
+    for warning in policy.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    router = MessagesRouter(Router(policy))
+    recorder = _recorder(db, policy, store_prompts=store_prompts) if record else None
+    hook = recorder.record if recorder is not None else ignore_outcome
+    prometheus = _metrics(recorder) if metrics else None
+    store = recorder.store if recorder is not None else None
+    shadow = _shadow(policy, store, settings.server_key)
+    budgets = _budgets(policy, store, named_callers=settings.client_keys is not None)
+    app = create_app(
+        router,
+        settings,
+        on_outcome=hook,
+        metrics=prometheus,
+        store=store,
+        shadow=shadow,
+        budgets=budgets,
+    )
+    return app, settings, list(policy.config.aliases), recorder
+
+
+def _budgets(policy: Policy, store: Store | None, *, named_callers: bool) -> BudgetGuard | None:
+    """The budget guard when the policy sets budgets (warnings on stderr: see docs/budgets.md)."""
+    from tierwise.budgets.setup import budget_guard
+
+    setup = budget_guard(policy.config.budgets, store, named_callers=named_callers)
+    for note in setup.notes:
+        print(note, file=sys.stderr)
+    return setup.guard
+
+
+def _shadow(policy: Policy, store: Store | None, server_key: str | None) -> ShadowWorker | None:
+    """The shadow worker when ``[shadow]`` is enabled and this proxy can pay for it (says why
+    not on stderr otherwise: it needs recording and a server key)."""
+    from tierwise.serving.shadow.setup import shadow_worker
+
+    setup = shadow_worker(policy, store, server_key)
+    if setup.note is not None:
+        print(setup.note, file=sys.stderr)
+    return setup.worker
+
+
+def _metrics(recorder: Recorder | None) -> ProxyMetrics:
+    """The app's metrics; the app composes them with the recorder's hook."""
+    from tierwise.serving.metrics import ProxyMetrics
+
+    return ProxyMetrics(recorder)
+
+
+def _recorder(db: str | None, policy: Policy, *, store_prompts: bool) -> Recorder:
+    """A recorder on the ``--db`` store (``StoreError`` for a URL it cannot use); it connects
+    and migrates in its own thread, spooling to disk until the database answers."""
+    from tierwise.ledger.recorder import Recorder
+    from tierwise.ledger.records import policy_fingerprint
+    from tierwise.ledger.store import Store
+
+    store = Store(db, environ=os.environ)
+    return Recorder(
+        store, policy_fingerprint=policy_fingerprint(policy), store_prompts=store_prompts
+    )

@@ -1,0 +1,146 @@
+"""``tierwise train``: fit the learned router on labelled datasets or on the decision store.
+
+``cli.py`` registers ``train_command``; scikit-learn and numpy are imported when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from tierwise.cli.evaluate import DataDir, load_datasets, render
+from tierwise.core.errors import InputError
+from tierwise.core.tiers import Tier
+
+if TYPE_CHECKING:
+    from tierwise.analysis.evaluation.dataset import Dataset
+    from tierwise.analysis.training.train import Preset
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def train_command(
+    datasets: Annotated[
+        list[str] | None,
+        typer.Argument(help="Dataset JSONL files, or names looked up in --data-dir."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where to write the router (JSON).")
+    ] = None,
+    cv: Annotated[
+        int | None,
+        typer.Option("--cv", help="Also print K-fold cross-validated metrics (e.g. --cv 5)."),
+    ] = None,
+    c: Annotated[float, typer.Option("--c", help="Inverse regularisation strength.")] = 1.0,
+    features: Annotated[
+        str,
+        typer.Option(
+            "--features",
+            help="Feature preset: auto (chosen by 3-fold CV on the training rows), "
+            "words-idf or words-chars.",
+        ),
+    ] = "auto",
+    from_logs: Annotated[
+        bool,
+        typer.Option(
+            "--from-logs",
+            help="Learn from the decision store (needs prompts: serve --store-prompts).",
+        ),
+    ] = False,
+    db: Annotated[
+        str | None, typer.Option("--db", help="With --from-logs: the store (SQLite path or URL).")
+    ] = None,
+    tiers: Annotated[
+        str, typer.Option("--tiers", help="With --from-logs: the ladder, e.g. haiku,sonnet,opus.")
+    ] = "haiku,sonnet,opus",
+    prices: Annotated[
+        Path | None, typer.Option("--prices", help="With --cv: price tiers with this policy.")
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="With --cv: print JSON.")] = False,
+) -> None:
+    """Train the learned router and write it as a JSON file."""
+    from tierwise.analysis.training.train import PRESETS, Example, examples_from_dataset, fit
+
+    if c <= 0:
+        raise InputError("--c must be more than 0")
+    if features != "auto" and features not in PRESETS:
+        raise InputError(f"--features must be auto, {' or '.join(PRESETS)}; got {features!r}")
+    preset = PRESETS.get(features)
+    if not datasets and not from_logs:
+        raise InputError("give dataset files, or --from-logs")
+    if output is None and cv is None:
+        raise InputError("give -o FILE to write the router (or --cv K to only measure it)")
+    examples: list[Example] = []
+    ladder: set[Tier] = set()
+    names: list[str] = []
+    loaded = load_datasets(datasets or [], data_dir)
+    for dataset in loaded:
+        examples.extend(examples_from_dataset(dataset))
+        ladder.update(dataset.tiers)
+        names.append(dataset.name)
+    if from_logs:
+        from tierwise.analysis.training.logs import load_log_examples
+
+        log_ladder = tuple(sorted({Tier.parse(t) for t in tiers.split(",") if t.strip()}))
+        found = load_log_examples(db, log_ladder)
+        examples.extend(found.examples)
+        ladder.update(log_ladder)
+        names.append("logs")
+        err.print(
+            f"logs: {len(found.examples)} usable records ({found.without_prompt} without prompt "
+            f"text, {found.without_label} without an escalation or quality score)"
+        )
+    if cv is not None:
+        _cross_validate(loaded, cv, c, preset, prices, as_json)
+    if output is not None:
+        router = fit(examples, sorted(ladder), preset=preset, c=c, trained={"datasets": names})
+        router.save(output)
+        err.print(
+            f"router written to {output} ({len(examples)} examples, "
+            f"tiers {', '.join(t.value for t in router.tiers)}, "
+            f"features {router.trained['features']})"
+        )
+
+
+def _cross_validate(
+    datasets: list[Dataset],
+    folds: int,
+    c: float,
+    preset: Preset | None,
+    prices: Path | None,
+    as_json: bool,
+) -> None:
+    import numpy as np
+
+    from tierwise.analysis.evaluation.costs import cost_matrix, tier_models
+    from tierwise.analysis.evaluation.report import evaluate
+    from tierwise.analysis.training.train import cross_val_scores
+    from tierwise.core.policy import load_policy
+
+    pricing = load_policy(prices)
+    results = []
+    for dataset in datasets:
+        scores = cross_val_scores(dataset, folds=folds, c=c, preset=preset)
+        results.append(
+            evaluate(
+                f"learned ({folds}-fold CV)",
+                scores,
+                np.full(scores.shape[1], 0.5),
+                dataset.scores,
+                cost_matrix(dataset, pricing),
+                dataset=dataset.name,
+                tiers=dataset.tiers,
+                models=tier_models(pricing, dataset.tiers),
+            )
+        )
+    if as_json:
+        out.print_json(json.dumps([r.as_dict() for r in results]))
+        return
+    for result in results:
+        render(result)

@@ -1,0 +1,182 @@
+"""Conversation pinning: keep a conversation on the model that served it when a switch would cost.
+
+Prompt caches are per model, and thinking blocks carry signatures that only the model that wrote
+them (and a few others) can read; switching models mid-conversation rewrites the whole cache and
+drops or rejects the reasoning (reference §3). So the router remembers which model served each
+conversation, and a later turn stays there while its history carries something a switch would
+break. A conversation with neither thinking blocks nor cache breakpoints may switch freely: a
+switch costs it nothing.
+
+A conversation has no id on the wire, so its key is derived from what does not change between
+its turns: the system prompt and the first user turn (namespaced by ``metadata.user_id`` when
+the caller sends one). Cache breakpoints move from turn to turn, so ``cache_control`` markers are
+left out of the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tierwise.core.errors import InputError
+
+DEFAULT_MAX_KEYS = 100_000
+DEFAULT_TTL_SECONDS = 3600.0
+_THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
+_SEPARATORS = (",", ":")
+
+
+def conversation_key(body: Mapping[str, Any]) -> str:
+    """A stable 32-hex-digit key for the conversation a Messages body belongs to.
+
+    Same system prompt + same first user turn (+ same ``metadata.user_id``) = same key, however
+    many turns follow and wherever the cache breakpoints sit.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    metadata = body.get("metadata")
+    user_id = metadata.get("user_id") if isinstance(metadata, Mapping) else None
+    if isinstance(user_id, str) and user_id:
+        digest.update(b"user\x00" + user_id.encode("utf-8", "replace") + b"\x00")
+    digest.update(b"system\x00" + _canonical(body.get("system")) + b"\x00first\x00")
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        for message in messages:
+            if isinstance(message, Mapping) and message.get("role") == "user":
+                digest.update(_canonical(message.get("content")))
+                break
+    return digest.hexdigest()
+
+
+def needs_pinning(body: Mapping[str, Any]) -> bool:
+    """Whether switching this request's model would cost: cache breakpoints or signed history.
+
+    True when the request sets top-level ``cache_control``, when any system block, tool or
+    message block carries a ``cache_control`` breakpoint, or when the history (the messages
+    before the latest user turn) replays ``thinking`` / ``redacted_thinking`` blocks.
+    """
+    if body.get("cache_control"):
+        return True
+    for field in ("system", "tools"):
+        items = body.get(field)
+        if isinstance(items, list) and any(
+            isinstance(item, Mapping) and item.get("cache_control") for item in items
+        ):
+            return True
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return False
+    latest_user = _latest_user_index(messages)
+    for index, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if not isinstance(content, list):
+            continue
+        for block in content:
+            if not isinstance(block, Mapping):
+                continue
+            if block.get("cache_control"):
+                return True
+            if index < latest_user and block.get("type") in _THINKING_BLOCKS:
+                return True
+    return False
+
+
+class ConversationPins:
+    """Which model served each conversation: a bounded, thread-safe LRU with a sliding TTL.
+
+    The proxy is single-threaded async, but the library client may be shared across threads, so
+    every access takes one lock. Reading a pin refreshes its TTL; the least recently used key is
+    evicted once ``max_keys`` is reached. ``clock`` is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_keys: int = DEFAULT_MAX_KEYS,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_keys <= 0:
+            raise InputError(f"max_keys must be positive, got {max_keys}")
+        if ttl_seconds <= 0:
+            raise InputError(f"ttl_seconds must be positive, got {ttl_seconds}")
+        self.max_keys = max_keys
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    def get(self, key: str) -> str | None:
+        """The model pinned for ``key``, or ``None`` (never pinned, evicted or expired)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            now = self._clock()
+            if entry[1] <= now:
+                del self._entries[key]
+                return None
+            self._entries[key] = (entry[0], now + self.ttl_seconds)
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def pin(self, key: str, model: str) -> None:
+        """Record that ``model`` served the conversation ``key`` (replacing any earlier pin)."""
+        with self._lock:
+            self._entries[key] = (model, self._clock() + self.ttl_seconds)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_keys:
+                self._entries.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        """Drop the pin for ``key``, if any."""
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        """Drop every pin."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __repr__(self) -> str:
+        return f"<ConversationPins {len(self)}/{self.max_keys}, ttl {self.ttl_seconds:g}s>"
+
+
+def _latest_user_index(messages: list[Any]) -> int:
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if isinstance(message, Mapping) and message.get("role") == "user":
+            return index
+    return len(messages)
+
+
+def _canonical(content: Any) -> bytes:
+    """Content as canonical JSON: a string equals one text block; breakpoints are ignored."""
+    if content is None:
+        return b"null"
+    if isinstance(content, str):
+        blocks: Any = [{"type": "text", "text": content}]
+    elif isinstance(content, list):
+        blocks = [
+            {k: v for k, v in block.items() if k != "cache_control"}
+            if isinstance(block, Mapping)
+            else block
+            for block in content
+        ]
+    else:
+        blocks = content
+    text = json.dumps(
+        blocks, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return text.encode("utf-8", "replace")

@@ -1,0 +1,75 @@
+"""Run the proxy under uvicorn: in the foreground (``tierwise serve``) or in a background thread.
+
+One worker, one event loop: the conversation pins and the upstream pool live in this process,
+and a single loop is plenty for a proxy that spends its time waiting on the upstream.
+``ProxyServer`` runs it on a free port in a daemon thread, for tests and for embedding.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from tierwise.serving.defaults import DEFAULT_HOST
+from tierwise.serving.threaded_server import BackgroundServer
+
+GC_YOUNG_THRESHOLD = 50_000  # allocations between two young-generation collections
+
+
+def tune_garbage_collector() -> None:
+    """Collect less often in the serving process (``tierwise serve`` only, never in a library
+    user's process).
+
+    Each request allocates a few hundred short-lived containers, so CPython's default (a
+    young-generation collection every 700 allocations) runs one every couple of requests, and
+    each also scans whatever the recorder holds in its queue: with recording on that cost the
+    event loop a fifth of its time (``benchmarks/bench_recording.py``). Freezing what start-up
+    loaded (modules, the policy, the catalog) keeps it out of every later scan.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+def serve(app: ASGIApp, host: str, port: int, *, log_level: str = "info") -> None:
+    """Serve ``app`` until interrupted (Ctrl-C)."""
+    tune_garbage_collector()
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        workers=1,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        ws="none",
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+class ProxyServer(BackgroundServer):
+    """The proxy ``app`` on ``127.0.0.1`` and a free port, in a daemon thread, as a context
+    manager (``url`` is the base URL for a client)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        log_level: str = "warning",
+        startup_timeout: float = 10.0,
+    ) -> None:
+        super().__init__(
+            app,
+            host=host,
+            port=port,
+            name="the tierwise proxy",
+            lifespan="on",
+            log_level=log_level,
+            startup_timeout=startup_timeout,
+        )
