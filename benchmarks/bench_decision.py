@@ -15,7 +15,7 @@ from collections.abc import Callable
 from functools import partial
 
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
+from tierwise.learned.pipeline import Router
 
 INSTRUCTION = (
     "The checkout page sometimes shows a stale cart total after the user removes an item. "

@@ -29,8 +29,8 @@ from typing import Any
 import anthropic
 
 from tierwise.core.policy import load_policy
-from tierwise.core.router import Router
 from tierwise.demo import load_workload
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome
 from tierwise.messages.routing import MessagesRouter
 from tierwise.serving import ProxyServer, ProxySettings, create_app

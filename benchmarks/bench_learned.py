@@ -24,8 +24,8 @@ from tierwise.analysis.evaluation.dataset import (
 )
 from tierwise.analysis.training.train import examples_from_dataset, fit
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
+from tierwise.learned.pipeline import Router
 
 BUDGET_P99_MS = 0.5
 

@@ -14,9 +14,9 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 
-from tierwise.core.router import Router
 from tierwise.core.usage import Usage
 from tierwise.demo import load_workload
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Attempt, Outcome, price
 from tierwise.messages.hints import Hints
 from tierwise.messages.routing import MessagesRouter

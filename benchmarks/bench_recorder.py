@@ -34,8 +34,8 @@ from typing import Any
 
 from tierwise.core.policy import default_policy
 from tierwise.core.pricing import cost
-from tierwise.core.router import Router
 from tierwise.core.usage import Usage
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Attempt, Outcome
 from tierwise.ledger.recorder import Recorder
 from tierwise.ledger.records import DecisionRecord, policy_fingerprint

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from tierwise.core.policy import load_policy
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
+from tierwise.learned.pipeline import Router
 
 
 @dataclass(frozen=True)

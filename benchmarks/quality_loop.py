@@ -51,8 +51,8 @@ from typing import Any
 import anthropic
 
 from tierwise.core.policy import Policy, load_policy
-from tierwise.core.router import Router
 from tierwise.demo import load_workload
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.store import Store
 from tierwise.serving.shadow.ledger import Ledger
 from tierwise.serving.threaded_server import BackgroundServer

@@ -19,8 +19,8 @@ from tierwise import client as client_module
 from tierwise.client import _attach, decision_of, routed_of
 from tierwise.core.errors import InputError, UnknownAliasError
 from tierwise.core.policy import load_policy
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
+from tierwise.learned.pipeline import Router
 from tierwise.messages.routing import MessagesRouter, Routed
 from tierwise.testing import FakeAnthropicServer
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
+from tierwise.learned.pipeline import Router
 
 DATA = Path(__file__).parent / "data"
 LABELLED_SETS = ["routing_dev.jsonl", "routing_holdout.jsonl", "routing_test.jsonl"]

@@ -12,8 +12,8 @@ import pytest
 from tierwise.core.catalog import default_catalog
 from tierwise.core.errors import InputError, UnknownAliasError, UnknownTaskTypeError
 from tierwise.core.policy import Policy, load_policy
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
+from tierwise.learned.pipeline import Router
 from tierwise.messages.hints import HINT_HEADERS, Hints, header_safe, without_hint_metadata
 from tierwise.messages.routing import MessagesRouter
 

@@ -14,8 +14,8 @@ import pytest
 
 from tierwise.core.errors import InputError
 from tierwise.core.policy import Policy, load_policy
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
+from tierwise.learned.pipeline import Router
 from tierwise.messages.hints import Hints
 from tierwise.messages.pinning import ConversationPins, conversation_key, needs_pinning
 from tierwise.messages.routing import MessagesRouter, Routed

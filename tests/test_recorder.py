@@ -21,9 +21,9 @@ import anthropic
 import pytest
 
 from tierwise.core.policy import default_policy
-from tierwise.core.router import Router
 from tierwise.demo import load_workload
 from tierwise.demo.live import run_live_demo
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome
 from tierwise.ledger.recorder import Recorder
 from tierwise.ledger.records import DecisionRecord, policy_fingerprint

@@ -16,8 +16,8 @@ import pytest
 
 from tierwise.core.policy import default_policy, load_policy
 from tierwise.core.pricing import cost
-from tierwise.core.router import Router
 from tierwise.core.usage import Usage
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Attempt, Outcome
 from tierwise.ledger.records import (
     TRUNCATED,

@@ -17,7 +17,7 @@ from tierwise.core.errors import InputError
 from tierwise.core.policy import load_policy
 from tierwise.core.recommend import DEFAULT_OUTPUT_TOKENS, recommend
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
+from tierwise.learned.pipeline import Router
 
 MILLION = Decimal(1_000_000)
 

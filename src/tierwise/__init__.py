@@ -19,7 +19,7 @@ _EXPORTS = {
     "Verdict": "tierwise.core.decision",
     "Tier": "tierwise.core.tiers",
     "TierwiseError": "tierwise.core.errors",
-    "Router": "tierwise.core.router",
+    "Router": "tierwise.learned.pipeline",
     "Policy": "tierwise.core.policy",
     "load_policy": "tierwise.core.policy",
     "recommend": "tierwise.core.recommend",
@@ -71,9 +71,9 @@ if TYPE_CHECKING:
     from tierwise.core.pricing import Cost, baseline_cost, cost, savings
     from tierwise.core.recommend import Recommendation, recommend
     from tierwise.core.request import RouteRequest
-    from tierwise.core.router import Router
     from tierwise.core.tiers import Tier
     from tierwise.core.usage import Usage
+    from tierwise.learned.pipeline import Router
     from tierwise.orchestration import aorchestrate, orchestrate
 
 

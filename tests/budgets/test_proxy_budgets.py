@@ -22,7 +22,7 @@ from tierwise.budgets import BudgetGuard
 from tierwise.budgets.steps import month_of, next_month_start
 from tierwise.core.budget_config import to_micro
 from tierwise.core.policy import load_policy
-from tierwise.core.router import Router
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.recorder import Recorder
 from tierwise.ledger.records import DecisionRecord
 from tierwise.ledger.store import Store

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tierwise.core.policy import Policy, load_policy
-from tierwise.core.router import Router
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.records import DecisionRecord
 from tierwise.ledger.store import Store
 from tierwise.messages.routing import MessagesRouter

@@ -15,9 +15,9 @@ from tierwise.analysis.training.train import PRESETS, examples_from_dataset, fit
 from tierwise.core.errors import InputError, PolicyError
 from tierwise.core.policy import load_policy
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
 from tierwise.learned.model import load_router, parse_router, rung_scores
+from tierwise.learned.pipeline import Router
 
 
 @pytest.fixture(scope="module", params=list(PRESETS))

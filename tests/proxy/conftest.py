@@ -14,7 +14,7 @@ import anthropic
 import pytest
 
 from tierwise.core.policy import Policy
-from tierwise.core.router import Router
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome, OutcomeHook
 from tierwise.messages.routing import MessagesRouter
 from tierwise.serving import ProxyServer, ProxySettings, create_app

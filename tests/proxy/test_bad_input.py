@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tierwise.core.decision import Verdict
-from tierwise.core.router import Router
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome
 from tierwise.messages.hints import Hints
 from tierwise.messages.routing import MessagesRouter, Routed

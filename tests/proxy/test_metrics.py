@@ -17,8 +17,8 @@ from prometheus_client.samples import Sample
 
 from tierwise.cli.serve import _build
 from tierwise.core.decision import Action, Decision, Verdict
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome, OutcomeHook, price
 from tierwise.ledger.recorder import Recorder
 from tierwise.ledger.store import Store

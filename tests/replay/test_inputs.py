@@ -11,7 +11,7 @@ from tierwise.analysis.replay import Replayed, Replayer, RoutingInputs, Vocabula
 from tierwise.cli import app
 from tierwise.core.policy import default_policy, load_policy
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.records import DecisionRecord
 from tierwise.ledger.store import Store
 from tierwise.messages.routing import MessagesRouter

@@ -11,8 +11,8 @@ from typing import Any
 import anthropic
 
 from tierwise.core.policy import Policy, load_policy
-from tierwise.core.router import Router
 from tierwise.demo import load_workload
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome
 from tierwise.ledger.records import DecisionRecord, policy_fingerprint
 from tierwise.ledger.store import Store

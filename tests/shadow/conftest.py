@@ -19,7 +19,7 @@ import anthropic
 import pytest
 
 from tierwise.core.policy import Policy, load_policy
-from tierwise.core.router import Router
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.recorder import Recorder
 from tierwise.ledger.records import DecisionRecord
 from tierwise.ledger.store import Store

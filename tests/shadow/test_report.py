@@ -10,7 +10,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from tierwise.analysis.report.summary import usd
+from tierwise.analysis.report.money import usd
 from tierwise.cli import app
 from tierwise.ledger.records import DecisionRecord
 from tierwise.ledger.store import Store

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving import RunningProxy
 from tierwise.core.policy import Policy, load_policy
-from tierwise.core.router import Router
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome
 from tierwise.messages.routing import MessagesRouter
 from tierwise.serving import ProxyServer, ProxySettings, create_app

@@ -11,8 +11,8 @@ import pytest
 from tierwise.core.errors import PolicyError
 from tierwise.core.policy import default_policy
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
 from tierwise.core.tokens import corrected
+from tierwise.learned.pipeline import Router
 from tierwise.messages.hints import Hints
 from tierwise.messages.routing import MessagesRouter
 from tierwise.messages.sizing import counted_tokens, sized, with_count

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tierwise.core.decision import Action, Verdict
 from tierwise.core.policy import default_policy
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
+from tierwise.learned.pipeline import Router
 from tierwise.messages.hints import Hints
 from tierwise.messages.routing import MessagesRouter
 from tierwise.serving.token_counts.counter import CountResult

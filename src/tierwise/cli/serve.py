@@ -134,7 +134,7 @@ def _build(
     metrics: bool = False,
 ) -> tuple[Starlette, ProxySettings, list[str], Recorder | None]:
     from tierwise.core.policy import load_policy
-    from tierwise.core.router import Router
+    from tierwise.learned.pipeline import Router
     from tierwise.ledger.outcome import ignore_outcome
     from tierwise.messages.routing import MessagesRouter
     from tierwise.serving.app import create_app

@@ -60,9 +60,9 @@ from tierwise.client.outcome import Answered, CallTimer, StreamWatch, report_cal
 from tierwise.core.decision import Decision, Verdict
 from tierwise.core.errors import InputError
 from tierwise.core.policy import Policy, load_policy
-from tierwise.core.router import Router
 from tierwise.escalation.cascade_client import AssistReport, ClientAssist
 from tierwise.escalation.validators.checks import AnswerPredicate
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome, OutcomeHook, ignore_outcome, notify
 from tierwise.messages.hints import HINT_HEADERS, Hints, without_hint_metadata
 from tierwise.messages.routing import MessagesRouter, Routed

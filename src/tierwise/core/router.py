@@ -8,7 +8,8 @@ prompt. Every verdict is kept in the decision's trace.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from tierwise.core.catalog import ModelSpec
 from tierwise.core.decision import Action, Decision, Verdict
@@ -16,7 +17,7 @@ from tierwise.core.errors import EmptyPromptError, InputError, PromptTooLargeErr
 from tierwise.core.features import PromptFeatures
 from tierwise.core.policy import Policy, default_policy
 from tierwise.core.request import RouteRequest
-from tierwise.core.strategies import SoFar, Strategy, build_strategy
+from tierwise.core.strategies import FACTORIES, SoFar, Strategy, StrategyFactory, build_strategy
 from tierwise.core.tiers import Tier
 
 DEFAULT_MAX_TOKENS = 4096
@@ -25,10 +26,14 @@ DEFAULT_MAX_TOKENS = 4096
 class Router:
     """Decides which model serves a request, without any network call."""
 
+    factories: ClassVar[Mapping[str, StrategyFactory]] = FACTORIES
+
     def __init__(self, policy: Policy | None = None) -> None:
         self.policy = policy or default_policy()
         config = self.policy.config
-        self._strategies: list[Strategy] = [build_strategy(n, config) for n in config.strategies]
+        self._strategies: list[Strategy] = [
+            build_strategy(n, config, self.factories) for n in config.strategies
+        ]
 
     def is_alias(self, model: str | None) -> bool:
         """Whether ``model`` asks for routing (``auto`` by default) rather than naming a model."""

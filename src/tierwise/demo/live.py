@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from tierwise.core.errors import TierwiseError
 from tierwise.core.policy import Policy
-from tierwise.core.router import Router
 from tierwise.demo import DemoTask, load_workload
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome
 from tierwise.messages.routing import MessagesRouter
 

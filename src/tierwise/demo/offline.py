@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from tierwise.core.recommend import Recommendation, recommend
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
 from tierwise.demo import load_workload
+from tierwise.learned.pipeline import Router
 
 ASSUMED_OUTPUT_TOKENS = 600
 

@@ -28,8 +28,8 @@ from tierwise.core.decision import Action, Decision, Verdict
 from tierwise.core.errors import UnknownAliasError, UnknownModelError
 from tierwise.core.policy import Policy
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import DEFAULT_MAX_TOKENS, Router
 from tierwise.core.tiers import Tier
+from tierwise.learned.pipeline import DEFAULT_MAX_TOKENS, Router
 from tierwise.messages.hints import Hints, header_safe, without_hint_metadata
 from tierwise.messages.inputs import Vocabulary
 from tierwise.messages.parse import route_request_from_body

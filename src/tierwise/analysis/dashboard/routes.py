@@ -39,7 +39,7 @@ from tierwise.core.errors import (
     UnknownTierError,
 )
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
+from tierwise.learned.pipeline import Router
 from tierwise.serving.auth import ClientKeys
 from tierwise.serving.errors import ProxyError, bad_request
 

@@ -17,9 +17,9 @@ from tierwise.analysis.evaluation.metrics import Floats, Ints
 from tierwise.core.errors import InputError
 from tierwise.core.policy import Policy
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
 from tierwise.core.tiers import Tier
 from tierwise.learned.model import LearnedRouter
+from tierwise.learned.pipeline import Router
 
 
 def nearest_tier(tier: Tier, tiers: Sequence[Tier]) -> int:

@@ -30,11 +30,11 @@ from tierwise.core.features import PromptFeatures
 from tierwise.core.policy import Policy, default_policy
 from tierwise.core.pricing import cost
 from tierwise.core.request import RouteRequest
-from tierwise.core.router import Router
 from tierwise.core.strategies.keywords import KeywordStrategy, Needle, PhraseMatcher
 from tierwise.core.tiers import Tier
 from tierwise.core.usage import Usage
 from tierwise.escalation.classifier import reroute, wants
+from tierwise.learned.pipeline import Router
 from tierwise.ledger.records import TRUNCATED, DecisionRecord, micro_usd
 from tierwise.messages.inputs import RecordedFeatures, RoutingInputs, Vocabulary
 from tierwise.messages.routing import MessagesRouter, Routed

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tierwise.analysis.replay.summary import ASSUMPTIONS, Mean, ReplayReport
-from tierwise.analysis.report.summary import usd
+from tierwise.analysis.report.money import usd
 from tierwise.core.tiers import Tier
 
 __all__ = ["render"]

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tierwise.analysis.replay.engine import Replayed, Replayer, Skipped
-from tierwise.analysis.report.summary import usd
+from tierwise.analysis.report.money import usd
 from tierwise.core.errors import StoreError
 from tierwise.core.policy import Policy
 from tierwise.core.tiers import Tier

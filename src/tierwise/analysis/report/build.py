@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
 
-from tierwise.analysis.report import aggregate
+import tierwise.analysis.report.aggregate as aggregate
 from tierwise.analysis.report.aggregate import BREAKDOWNS, EMPTY, Rollup
 from tierwise.analysis.report.alerts import AlertThresholds, evaluate
 from tierwise.analysis.report.percentiles import Percentiles, latency_percentiles

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, func, inspect, select
 
 from tierwise.analysis.report.aggregate import Measures
+from tierwise.analysis.report.money import usd
 from tierwise.analysis.report.stats import Interval, wilson
 from tierwise.ledger.store.schema import shadow
 
@@ -49,7 +50,6 @@ class ShadowSummary:
         return (self.shadow_micro or 0) + (self.judge_micro or 0)
 
     def as_json(self) -> dict[str, Any]:
-        from tierwise.analysis.report.summary import usd  # summary imports this module
 
         rate = self.disagreement_rate
         return {

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from tierwise.analysis.report.aggregate import Measures
 from tierwise.analysis.report.alerts import Alert
+from tierwise.analysis.report.money import usd
 from tierwise.analysis.report.percentiles import Percentiles
 from tierwise.analysis.report.period import span_days
 from tierwise.analysis.report.shadow import ShadowSummary, retention
@@ -23,8 +24,6 @@ from tierwise.ledger.records import DecisionRecord
 __all__ = ["Group", "Report", "usd"]
 
 MONTH_DAYS = 30
-_MICRO = Decimal("0.000001")
-_CENT = Decimal("0.01")
 _TIER_NAMES = frozenset(tier.value for tier in Tier)
 
 
@@ -169,14 +168,6 @@ class Report:
         total = sum(group.measures.requests for group in self.tier_mix)
         ordered = sorted(self.tier_mix, key=lambda group: _tier_rank(group.key))
         return [(group, round(group.measures.requests / total, 6)) for group in ordered]
-
-
-def usd(micro: int | Decimal | None, *, cents: bool = False) -> str | None:
-    """Micro-dollars as a USD decimal string: six places (exact), or cents for projections."""
-    if micro is None:
-        return None
-    amount = Decimal(micro).scaleb(-6).quantize(_CENT if cents else _MICRO, ROUND_HALF_UP)
-    return format(amount, "f")
 
 
 def _recent(record: DecisionRecord) -> dict[str, Any]:

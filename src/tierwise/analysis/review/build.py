@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tierwise.analysis.report.money import usd
 from tierwise.analysis.report.stats import wilson
-from tierwise.analysis.report.summary import usd
 from tierwise.analysis.review.cells import Cell, read_cells
 from tierwise.analysis.review.policy_file import proposal_toml
 from tierwise.analysis.review.propose import Criteria, Proposal, propose

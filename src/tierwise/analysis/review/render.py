@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tierwise.analysis.report.money import usd
 from tierwise.analysis.report.stats import wilson
-from tierwise.analysis.report.summary import usd
 from tierwise.analysis.review.build import Review
 
 __all__ = ["render"]

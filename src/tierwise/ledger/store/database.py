@@ -54,9 +54,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import QueuePool, StaticPool
 
+import tierwise.ledger.store.migrations as schema_migrations
 from tierwise.core.errors import StoreError
 from tierwise.ledger.records import TEXT_FIELDS, DecisionRecord, dumps_json
-from tierwise.ledger.store import migrations as schema_migrations
 from tierwise.ledger.store.paths import StoreLocation, data_dir, resolve
 from tierwise.ledger.store.schema import RECORD_COLUMNS, decisions
 from tierwise.ledger.store.spool import Spool
