@@ -15,8 +15,9 @@ from anthropic.lib.streaming import MessageStreamManager
 from anthropic.types import Message, MessageParam, MessageTokensCount
 
 import tierwise
-from tierwise import client as client_module
-from tierwise.client import _attach, decision_of, routed_of
+from tierwise.client import decision_of, routed_of
+from tierwise.client import tagging as client_module
+from tierwise.client.tagging import attach
 from tierwise.core.errors import InputError, UnknownAliasError
 from tierwise.core.policy import load_policy
 from tierwise.core.tiers import Tier
@@ -250,7 +251,7 @@ def test_objects_without_a_dict_are_tagged_by_weak_reference() -> None:
         tierwise.messages.hints.Hints(),
     )
     obj = Slotted()
-    _attach(obj, routed)
+    attach(obj, routed)
     assert routed_of(obj) is routed
     assert isinstance(routed_of(obj), Routed)
     assert len(client_module._REGISTRY) >= 1
