@@ -9,7 +9,7 @@ $(BIN)/tierwise: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: venv demo test lint bench bench-proxy chromium
+.PHONY: venv demo test lint bench bench-proxy bench-side-by-side chromium
 venv: $(BIN)/tierwise
 
 demo: venv
@@ -29,6 +29,12 @@ bench: venv
 bench-proxy: venv
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python benchmarks/bench_proxy.py
+
+# tierwise beside claude-code-router (npm, installed by the script outside the repo) on wrk.
+# ARGS passes options, e.g. make bench-side-by-side ARGS='--seconds 3 --rounds 2 --realistic'
+bench-side-by-side: venv
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python benchmarks/bench_side_by_side.py $(ARGS)
 
 # Headless Chromium and its driver (Debian's packages) for the dashboard's browser test.
 chromium:
