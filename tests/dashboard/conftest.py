@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tierwise.analysis.dashboard.routes import dashboard_routes
 from tierwise.core.policy import Policy, load_policy
 from tierwise.learned.pipeline import Router
 from tierwise.ledger.records import DecisionRecord
@@ -86,7 +87,11 @@ def make_dashboard(fake: FakeAnthropicServer, policy: Policy) -> Iterator[Dashbo
             settings["client_keys"] = ClientKeys.parse(KEYS, "test")
         config = ProxySettings(upstream=UpstreamConfig(base_url=fake.url), **settings)
         router = Router(policy)
-        app = create_app(MessagesRouter(router), config, store=store)
+        app = create_app(
+            MessagesRouter(router),
+            config,
+            routes=dashboard_routes(store, router, config.client_keys),
+        )
         server = ProxyServer(app).start()
         running.append(server)
         return Dashboard(server, router, store)

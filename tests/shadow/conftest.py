@@ -167,7 +167,6 @@ def shadow_proxy(
         MessagesRouter(Router(policy)),
         settings,
         on_outcome=recorder.record,
-        store=store,
         shadow=worker,
     )
     server = ProxyServer(app).start()

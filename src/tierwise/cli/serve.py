@@ -133,6 +133,7 @@ def _build(
     store_prompts: bool = False,
     metrics: bool = False,
 ) -> tuple[Starlette, ProxySettings, list[str], Recorder | None]:
+    from tierwise.analysis.dashboard.routes import dashboard_routes
     from tierwise.core.policy import load_policy
     from tierwise.learned.pipeline import Router
     from tierwise.ledger.outcome import ignore_outcome
@@ -165,7 +166,7 @@ def _build(
         settings,
         on_outcome=hook,
         metrics=prometheus,
-        store=store,
+        routes=dashboard_routes(store, router.router, settings.client_keys),
         shadow=shadow,
         budgets=budgets,
     )

@@ -21,9 +21,9 @@ from tierwise.core.policy import Policy, load_policy
 from tierwise.escalation.cascade_client import AssistReport
 from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome, OutcomeHook, ignore_outcome, notify
+from tierwise.messages.api_errors import new_request_id
 from tierwise.messages.hints import HINT_HEADERS, Hints, without_hint_metadata
 from tierwise.messages.routing import MessagesRouter, Routed
-from tierwise.serving.errors import new_request_id
 
 if TYPE_CHECKING:
     from tierwise.ledger.recorder import Recorder

@@ -15,7 +15,6 @@ early is reported with the usage received until then.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,10 +32,9 @@ from tierwise.ledger.outcome import (
     notify,
     price,
 )
-from tierwise.messages.api_errors import error_type_for
+from tierwise.messages.api_errors import error_type_for, new_request_id
 from tierwise.messages.routing import Routed
 
-REQUEST_ID_PREFIX = "req_tierwise_"
 _log = logging.getLogger("tierwise.client")
 
 
@@ -205,7 +203,7 @@ def _failure(error: BaseException) -> tuple[int, str]:
 def _request_id(answer: Answered, error: BaseException | None) -> str:
     """Anthropic's request id when there is one, else a fresh id of tierwise's own."""
     found = answer.request_id or _text(getattr(error, "request_id", None))
-    return found or REQUEST_ID_PREFIX + secrets.token_hex(12)
+    return found or new_request_id()
 
 
 def _text(value: object) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -19,9 +19,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from tierwise.analysis.dashboard.routes import dashboard_routes
 from tierwise.ledger.outcome import OutcomeHook, ignore_outcome
 from tierwise.messages.api_errors import error_type_for
 from tierwise.messages.routing import MessagesRouter
@@ -34,7 +33,6 @@ from tierwise.serving.upstream import Upstream
 
 if TYPE_CHECKING:
     from tierwise.budgets.guard import BudgetGuard
-    from tierwise.ledger.store import Store
     from tierwise.serving.metrics import ProxyMetrics
     from tierwise.serving.shadow.worker import ShadowWorker
 
@@ -48,16 +46,16 @@ def create_app(
     upstream: Upstream | None = None,
     on_outcome: OutcomeHook = ignore_outcome,
     metrics: ProxyMetrics | None = None,
-    store: Store | None = None,
+    routes: Sequence[BaseRoute] = (),
     shadow: ShadowWorker | None = None,
     budgets: BudgetGuard | None = None,
 ) -> Starlette:
     """The proxy as an ASGI app. The app owns ``upstream`` and closes it on shutdown.
 
     With ``metrics``, the app serves them at ``/metrics`` and they count every outcome
-    ``on_outcome`` gets. With ``store`` (the recorder's), ``/dashboard`` reports on its records;
-    without it the dashboard says recording is off. With ``shadow``, the app samples routed
-    requests for it and runs it in the background for as long as the app runs. With
+    ``on_outcome`` gets. ``routes`` are mounted beside the API's (the command line adds the
+    dashboard's, so that serving need not know the analysis layer). With ``shadow``, the app
+    samples routed requests for it and runs it in the background for as long as the app runs. With
     ``budgets``, every request is checked against them, every outcome charged to them, and
     their refresher runs while the app does.
     """
@@ -106,7 +104,7 @@ def create_app(
             Route("/", _root, methods=["GET", "HEAD"]),
             Route("/healthz", _health, methods=["GET"]),
             *extra_routes,
-            *dashboard_routes(store, router.router, settings.client_keys),
+            *routes,
         ],
         exception_handlers={
             HTTPException: _http_error,

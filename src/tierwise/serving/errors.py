@@ -7,10 +7,9 @@ unreadable failure. Every proxy-made error goes through ``ProxyError`` and ``err
 
 from __future__ import annotations
 
-import json
-import secrets
+from tierwise.messages.api_errors import error_json, is_anthropic_error, new_request_id
 
-REQUEST_ID_PREFIX = "req_tierwise_"
+__all__ = ["ProxyError", "bad_request", "error_json", "is_anthropic_error", "new_request_id"]
 
 
 class ProxyError(Exception):
@@ -29,29 +28,3 @@ class ProxyError(Exception):
 def bad_request(message: str) -> ProxyError:
     """A 400 ``invalid_request_error``."""
     return ProxyError(400, "invalid_request_error", message)
-
-
-def new_request_id() -> str:
-    """A request id of our own, distinguishable from Anthropic's ``req_01...``."""
-    return REQUEST_ID_PREFIX + secrets.token_hex(12)
-
-
-def error_json(error_type: str, message: str, request_id: str) -> bytes:
-    """Anthropic's error body."""
-    body: dict[str, object] = {
-        "type": "error",
-        "error": {"type": error_type, "message": message},
-        "request_id": request_id,
-    }
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def is_anthropic_error(body: bytes) -> bool:
-    """Whether ``body`` is already Anthropic's error JSON (then it is relayed untouched)."""
-    if body[:1] != b"{":
-        return False
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and data.get("type") == "error" and "error" in data
