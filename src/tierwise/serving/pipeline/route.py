@@ -1,0 +1,38 @@
+"""Step ``route``: the routing decision (its time is ``x-tierwise-decision-us``), and the
+headers that go upstream."""
+
+from __future__ import annotations
+
+import time
+
+from tierwise.core.errors import InputError
+from tierwise.messages.routing import MessagesRouter
+from tierwise.serving.errors import bad_request
+from tierwise.serving.headers import upstream_headers
+from tierwise.serving.pipeline.context import ProxyRequest
+
+
+class Route:
+    """Routes the body with ``MessagesRouter``; input routing cannot read is a 400."""
+
+    def __init__(self, router: MessagesRouter, *, server_key: str | None) -> None:
+        self.router = router
+        self.server_key = server_key
+
+    async def __call__(self, request: ProxyRequest) -> bool:
+        ex = request.exchange
+        route = self.router.route_count_tokens if request.count_tokens else self.router.route
+        began = time.perf_counter_ns()
+        try:
+            ex.routed = route(
+                request.body,
+                request.hints,
+                api_version=request.version,
+                limits=request.budget.limits,
+            )
+        except InputError as exc:
+            raise bad_request(str(exc)) from None
+        finally:
+            ex.decision_us = (time.perf_counter_ns() - began) // 1000
+        request.forward = upstream_headers(request.raw_headers, server_key=self.server_key)
+        return False
