@@ -8,6 +8,7 @@ and a single loop is plenty for a proxy that spends its time waiting on the upst
 from __future__ import annotations
 
 import gc
+import signal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp
 from tierwise.serving.defaults import DEFAULT_HOST
 from tierwise.serving.threaded_server import BackgroundServer
 
+DEFAULT_GRACE_SECONDS = 10.0  # how long in-flight requests may take to finish at shutdown
 GC_YOUNG_THRESHOLD = 50_000  # allocations between two young-generation collections
 
 
@@ -34,21 +36,39 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
-def serve(app: ASGIApp, host: str, port: int, *, log_level: str = "info") -> None:
-    """Serve ``app`` until interrupted (Ctrl-C)."""
+def serve(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "info",
+    grace_seconds: float = DEFAULT_GRACE_SECONDS,
+) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, then stop the same way for both: stop accepting,
+    let requests in flight finish (at most ``grace_seconds``), and return normally.
+
+    uvicorn drains on either signal and then re-raises the signal it caught. Re-raised SIGINT is
+    a ``KeyboardInterrupt`` the caller unwinds from (flushing the recorder); re-raised SIGTERM
+    would kill the process on the spot, losing the records still queued. So while serving,
+    SIGTERM (what systemd, ``docker stop`` and Kubernetes send) gets SIGINT's handler.
+    """
     tune_garbage_collector()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        workers=1,
-        log_level=log_level,
-        access_log=False,
-        lifespan="on",
-        ws="none",
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            workers=1,
+            log_level=log_level,
+            access_log=False,
+            lifespan="on",
+            ws="none",
+            server_header=False,
+            timeout_graceful_shutdown=max(1, round(grace_seconds)),
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class ProxyServer(BackgroundServer):
