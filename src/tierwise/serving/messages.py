@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from tierwise.escalation.classifier import Classifier
 from tierwise.ledger.outcome import notify
-from tierwise.serving.errors import ProxyError, new_request_id
+from tierwise.serving.errors import ProxyError, bad_request, new_request_id
 from tierwise.serving.exchange import Exchange
 from tierwise.serving.pipeline import ProxyRequest, Step
 from tierwise.serving.pipeline.authenticate import Authenticate
@@ -63,6 +63,9 @@ class MessagesEndpoint:
             ex.status, ex.error_type = CLIENT_CLOSED, "client_disconnected"
         except ProxyError as error:
             await fail(ex, send, error)
+        except RecursionError:  # a body nested deeper than routing can walk: the caller's input
+            if not ex.response_started:
+                await fail(ex, send, bad_request("The request body is nested too deeply"))
         except Exception:
             _log.exception("unexpected error in %s (request %s)", self.endpoint, ex.request_id)
             if not ex.response_started:

@@ -4,6 +4,7 @@ the headers (``anthropic-version``, hints)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -34,11 +35,31 @@ class ReadBody:
 
 
 def parse(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or a 400 worded as Anthropic words it."""
+    """The body as a JSON object, or a 400 worded as Anthropic words it.
+
+    Python's parser accepts two things no caller can mean and the rest of the request path
+    cannot carry: nesting deeper than the interpreter's recursion limit, and a lone UTF-16
+    surrogate escape (``"\\ud800"``), which is not text and cannot be encoded to send on.
+    """
     try:
         body = json.loads(raw)
     except ValueError:
         raise bad_request("There was an error parsing the body of your request as JSON") from None
+    except RecursionError:
+        raise bad_request("The request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object")
+    if _SURROGATE_ESCAPE.search(raw) and not _encodable(body):
+        raise bad_request("The request body contains an unpaired UTF-16 surrogate escape")
     return body
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # only such bodies need the check
+
+
+def _encodable(body: dict[str, Any]) -> bool:
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
