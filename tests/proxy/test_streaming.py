@@ -152,13 +152,22 @@ def test_dropped_upstream_mid_stream_becomes_an_error_event(
     assert outcome.error_type == "api_error"
 
 
-def test_drop_right_after_headers_is_an_error_event_on_the_wire(proxy: Proxy) -> None:
+def test_drop_before_the_first_byte_is_retried_not_an_error_event(proxy: Proxy) -> None:
+    """The upstream sent its 200 headers and closed before any event: nothing had reached the
+    caller, so the proxy retries and the caller sees one whole stream (it used to get a 200
+    and a lone ``event: error``)."""
     proxy.fake.script.push(Drop(after_events=0))
     with httpx.stream("POST", f"{proxy.url}/v1/messages", json=STREAM_BODY, headers=VERSION) as r:
         events = frames(r.read().decode())
     assert r.status_code == 200
-    assert [name for name, _ in events] == ["error"]
-    assert events[0][1]["error"]["type"] == "api_error"
+    names = [name for name, _ in events]
+    assert names[0] == "message_start"
+    assert names[-1] == "message_stop"
+    assert "error" not in names
+    assert len(proxy.fake.log.messages()) == 2  # the drop, then the retry
+    (outcome,) = proxy.wait_outcomes()
+    assert outcome.error_type is None
+    assert [attempt.retries for attempt in outcome.attempts] == [1]  # one model, one retry
 
 
 def test_stream_retries_before_the_status_arrives(

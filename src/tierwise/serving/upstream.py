@@ -141,6 +141,7 @@ class UpstreamResponse:
     """
 
     __slots__ = (
+        "_first",
         "_host",
         "_release",
         "_response",
@@ -160,8 +161,10 @@ class UpstreamResponse:
         latency: float,
         host: str,
         release: Callable[[], None] | None = None,
+        first: bytes = b"",
     ) -> None:
         self._response = response
+        self._first = first  # read before the answer was handed on (see Upstream._first_bytes)
         self._host = host
         self._release = release
         self.status = response.status
@@ -174,6 +177,9 @@ class UpstreamResponse:
         """The body as it arrives, raw (not decompressed); errors become ``UpstreamError``s,
         raised after every byte that arrived before the error."""
         content = self._response.content
+        first, self._first = self._first, b""
+        if first:
+            yield first
         try:
             async for chunk in content.iter_any():
                 if chunk:
@@ -356,6 +362,7 @@ class Upstream:
         status = response.status
         ok = 200 <= status < 300
         if ok and stream:
+            first = await self._first_bytes(response, retries)
             return UpstreamResponse(
                 response,
                 body=None,
@@ -363,6 +370,7 @@ class Upstream:
                 latency=latency,
                 host=self._host,
                 release=self._release,
+                first=first,
             )
         try:
             body = await response.read()
@@ -383,6 +391,32 @@ class Upstream:
         return UpstreamResponse(
             response, body=body, retries=retries, latency=latency, host=self._host
         )
+
+
+    async def _first_bytes(self, response: aiohttp.ClientResponse, retries: int) -> bytes:
+        """The stream's first bytes, read before the answer is handed on: a connection that
+        breaks before any byte arrived fails here, while retries and fallbacks can still run
+        (nothing has reached the caller yet)."""
+        try:
+            first = await response.content.readany()
+        except TimeoutError as exc:
+            response.close()
+            raise UpstreamTimeout(
+                f"{self._host} sent no byte of the stream ({type(exc).__name__})", retries=retries
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            response.close()
+            raise UpstreamUnavailable(
+                f"the connection to {self._host} broke before the stream began "
+                f"({type(exc).__name__})",
+                retries=retries,
+            ) from None
+        if not first:
+            response.close()
+            raise UpstreamUnavailable(
+                f"{self._host} closed the stream before its first byte", retries=retries
+            )
+        return first
 
 
 def _unread(content: aiohttp.StreamReader) -> bytes:
