@@ -20,10 +20,12 @@ LATENCY = 1.0  # the fake's time to first byte: long enough for the signal to la
 
 
 def _stream(url: str, done: list[str]) -> None:
-    client = anthropic.Anthropic(base_url=url, api_key="sk-ant-test", max_retries=0)
-    with client.messages.stream(
-        model="auto", max_tokens=16, messages=[{"role": "user", "content": "Fix the typo"}]
-    ) as stream:
+    with (
+        anthropic.Anthropic(base_url=url, api_key="sk-ant-test", max_retries=0) as client,
+        client.messages.stream(
+            model="auto", max_tokens=16, messages=[{"role": "user", "content": "Fix the typo"}]
+        ) as stream,
+    ):
         text = stream.get_final_text()
     done.append(text)
 

@@ -60,24 +60,25 @@ def send_workload(fake: FakeAnthropicServer, policy: Policy) -> list[Outcome]:
     server = ProxyServer(app).start()
     tasks = load_workload()
     try:
-        client = anthropic.Anthropic(base_url=server.url, api_key="sk-ant-test", max_retries=0)
-        for index, task in enumerate(tasks):
-            kwargs: dict[str, Any] = {
-                "model": "auto",
-                "max_tokens": 512,
-                "messages": [{"role": "user", "content": task.prompt}],
-                "extra_headers": _hints(index),
-            }
-            if task.system:
-                kwargs["system"] = task.system
-            if index % 4 == 3:
-                with client.messages.stream(**kwargs) as events:
-                    events.until_done()
-            else:
-                client.messages.create(**kwargs)
-            deadline = time.monotonic() + 5
-            while len(outcomes) <= index and time.monotonic() < deadline:
-                time.sleep(0.002)  # the hook runs after the response ends
+        # closed when done: an unclosed pool socket warns in a later test (warnings are errors)
+        with anthropic.Anthropic(base_url=server.url, api_key="sk-ant-test", max_retries=0) as c:
+            for index, task in enumerate(tasks):
+                kwargs: dict[str, Any] = {
+                    "model": "auto",
+                    "max_tokens": 512,
+                    "messages": [{"role": "user", "content": task.prompt}],
+                    "extra_headers": _hints(index),
+                }
+                if task.system:
+                    kwargs["system"] = task.system
+                if index % 4 == 3:
+                    with c.messages.stream(**kwargs) as events:
+                        events.until_done()
+                else:
+                    c.messages.create(**kwargs)
+                deadline = time.monotonic() + 5
+                while len(outcomes) <= index and time.monotonic() < deadline:
+                    time.sleep(0.002)  # the hook runs after the response ends
     finally:
         server.stop()
     assert len(outcomes) == len(tasks)
