@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from tierwise.budgets.guard import NO_BUDGET, BudgetCheck
@@ -30,7 +29,6 @@ class ProxyRequest:
     send: Send
     count_tokens: bool = False
     raw_headers: list[Header] = field(default_factory=list)
-    headers: Headers = field(default_factory=Headers)
     raw: bytes = b""
     body: dict[str, Any] = field(default_factory=dict)
     version: str | None = None

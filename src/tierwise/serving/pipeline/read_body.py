@@ -7,12 +7,10 @@ import json
 import re
 from typing import Any
 
-from starlette.datastructures import Headers
-
 from tierwise.messages.hints import Hints
 from tierwise.serving.errors import bad_request
 from tierwise.serving.pipeline.context import ProxyRequest
-from tierwise.serving.wire import read_body
+from tierwise.serving.wire import header, read_body
 
 
 class ReadBody:
@@ -28,9 +26,14 @@ class ReadBody:
         model = body.get("model")
         ex.requested_model = model if isinstance(model, str) else None
         ex.stream = body.get("stream") is True and not request.count_tokens
-        request.headers = headers = Headers(raw=request.raw_headers)
-        request.version = headers.get("anthropic-version")
-        request.hints = Hints.from_request(headers, body)
+        raw_headers = request.raw_headers
+        request.version = header(raw_headers, b"anthropic-version")
+        hinted = {  # ASGI header names are lower-case bytes: one pass, no decoding of the rest
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in raw_headers
+            if name.startswith(b"x-tierwise-")
+        }
+        request.hints = Hints.from_request(hinted, body)
         return False
 
 
