@@ -13,6 +13,7 @@ import anyio
 import pytest
 
 from tierwise.core.errors import TierwiseError
+from tierwise.serving.retries import retry_after
 from tierwise.serving.upstream import (
     RetryPolicy,
     Upstream,
@@ -22,7 +23,6 @@ from tierwise.serving.upstream import (
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
-    retry_after,
 )
 from tierwise.testing import Drop, Fail, FakeAnthropicServer, Reply
 

@@ -18,13 +18,9 @@ because the caller may already have sent bytes to its own client.
 from __future__ import annotations
 
 import contextlib
-import json
-import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from typing import Any
 
 import aiohttp
 import anyio
@@ -32,8 +28,25 @@ from aiohttp.helpers import get_env_proxy_for_url
 from multidict import CIMultiDict
 from yarl import URL
 
-from tierwise.core.errors import TierwiseError
-from tierwise.messages.api_errors import error_type_for
+from tierwise.serving.retries import RetryPolicy, next_delay
+from tierwise.serving.upstream_errors import (
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "RetryPolicy",
+    "Upstream",
+    "UpstreamConfig",
+    "UpstreamError",
+    "UpstreamResponse",
+    "UpstreamStatusError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+]
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 Header = tuple[bytes, bytes]
@@ -42,71 +55,6 @@ NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 """Headers aiohttp would add on its own: not sent unless the caller sent them."""
 IDENTITY = ("accept-encoding", "identity")
 _URL_CACHE_SIZE = 64
-
-
-class UpstreamError(TierwiseError):
-    """The upstream gave no usable answer. ``retries`` says how many retries preceded it."""
-
-    error_type = "api_error"
-    status: int | None = None
-
-    def __init__(self, message: str, *, retries: int = 0) -> None:
-        super().__init__(message)
-        self.retries = retries
-
-    @property
-    def fallback_eligible(self) -> bool:
-        """Whether another model may succeed where this one failed (capacity, not the request)."""
-        return True
-
-
-class UpstreamTimeout(UpstreamError):
-    """Connecting, sending, reading or waiting for a pooled connection took too long."""
-
-    error_type = "timeout_error"
-
-
-class UpstreamUnavailable(UpstreamError):
-    """No complete response: refused, reset, dropped mid-body, or not HTTP."""
-
-    error_type = "api_error"
-
-
-class UpstreamStatusError(UpstreamError):
-    """A non-2xx answer, kept whole so the proxy can relay it byte for byte."""
-
-    def __init__(
-        self, status: int, body: bytes, headers: Sequence[Header], *, retries: int = 0
-    ) -> None:
-        super().__init__(f"the upstream answered HTTP {status}", retries=retries)
-        self.status = status
-        self.body = body
-        self.headers = list(headers)
-        self.error_type = _body_error_type(body) or error_type_for(status)
-
-    @property
-    def fallback_eligible(self) -> bool:
-        """Rate limits, overload and server errors; never a 4xx about the request itself."""
-        assert self.status is not None
-        return self.status == 429 or self.status >= 500
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard to try one model before giving up (and, in the proxy, falling back).
-
-    ``max_retries`` is used when no fallback model is left; ``retries_before_fallback`` when
-    one is, so a caller is not kept waiting on a failing model while another could answer.
-    ``max_total_wait`` bounds the seconds spent sleeping between attempts of one ``send``;
-    a ``retry-after`` longer than what is left ends the retries instead of being obeyed.
-    """
-
-    max_retries: int = 2
-    retries_before_fallback: int = 1
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    jitter: float = 0.25
-    max_total_wait: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +271,7 @@ class Upstream:
                 )
             except UpstreamError as exc:
                 self._in_flight -= 1
-                delay = _next_delay(exc, retries, budget, policy.max_total_wait - waited, policy)
+                delay = next_delay(exc, retries, budget, policy.max_total_wait - waited, policy)
                 if delay is None:
                     raise
             except BaseException:
@@ -392,7 +340,6 @@ class Upstream:
             response, body=body, retries=retries, latency=latency, host=self._host
         )
 
-
     async def _first_bytes(self, response: aiohttp.ClientResponse, retries: int) -> bytes:
         """The stream's first bytes, read before the answer is handed on: a connection that
         breaks before any byte arrived fails here, while retries and fallbacks can still run
@@ -448,86 +395,3 @@ def _text(value: bytes) -> str:
         return value.decode()
     except UnicodeDecodeError:
         return value.decode("latin-1")
-
-
-@dataclass(frozen=True, slots=True)
-class _Hint:
-    """What the upstream said about retrying: ``x-should-retry`` and the delay it asked for."""
-
-    should_retry: bool | None = None
-    delay: float | None = None
-
-
-def _hint(exc: UpstreamError) -> _Hint:
-    if not isinstance(exc, UpstreamStatusError):
-        return _Hint()
-    headers: dict[str, str] = {}
-    for name, value in exc.headers:
-        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
-    flag = headers.get("x-should-retry", "").strip().lower()
-    should = True if flag == "true" else False if flag == "false" else None
-    return _Hint(should, retry_after(headers))
-
-
-def _next_delay(
-    exc: UpstreamError, retries: int, budget: int, time_left: float, policy: RetryPolicy
-) -> float | None:
-    """Seconds to wait before retrying ``exc``, or ``None`` to give up now."""
-    hint = _hint(exc)
-    if retries >= budget or not _should_retry(exc, hint):
-        return None
-    if hint.delay is not None:
-        delay = hint.delay
-    else:
-        backoff = min(policy.base_delay * 2**retries, policy.max_delay)
-        delay = backoff * (1 - policy.jitter * random.random())
-    return delay if delay <= time_left else None
-
-
-def _should_retry(exc: UpstreamError, hint: _Hint) -> bool:
-    if hint.should_retry is not None:
-        return hint.should_retry
-    if isinstance(exc, UpstreamStatusError):
-        assert exc.status is not None
-        return exc.status in (408, 429) or exc.status >= 500
-    return True  # timeouts and broken connections
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """The wait the upstream asked for: ``retry-after-ms``, else ``retry-after`` (seconds or an
-    HTTP-date); ``None`` when absent or unreadable. Never negative."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            ms = float(raw_ms)
-        except ValueError:
-            ms = -1.0
-        if 0 <= ms < float("inf"):
-            return ms / 1000
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        return max(0.0, when.timestamp() - time.time())
-    return seconds if 0 <= seconds < float("inf") else None
-
-
-def _body_error_type(body: bytes) -> str | None:
-    """``error.type`` from Anthropic's error JSON, if the body is that."""
-    if not body or body[:1] != b"{":
-        return None
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        return None
-    error = data.get("error") if isinstance(data, dict) else None
-    kind = error.get("type") if isinstance(error, dict) else None
-    return kind if isinstance(kind, str) else None
