@@ -6,7 +6,9 @@ OUT=${RUNS:-/tmp/cc-runs}/$NAME; SELF=$(cd "$(dirname "$0")" && pwd); rm -rf $OU
 python3 "$SELF/capture_server.py" --port $PORT --log $OUT/requests.jsonl --script $SCRIPT ${MODELS:+--models $MODELS} 2>$OUT/server.err &
 SPID=$!
 sleep 0.7
-H=$(mktemp -d /tmp/cchome.XXXX); mkdir -p $H/project; cp -r "$SELF/project/." $H/project/ 2>/dev/null
+H=$(mktemp -d /tmp/cchome.XXXX); mkdir -p $H/project
+# the little project the prompts talk about (written here: a .py file in tests/ would be linted)
+printf 'def total(items):\n    x = 0\n    for item in items:\n        x += item\n    return x\n' > $H/project/utils.py
 cd $H/project
 env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=$H TERM=dumb \
   ANTHROPIC_BASE_URL=http://127.0.0.1:$PORT ANTHROPIC_API_KEY=sk-ant-test-0000 \
