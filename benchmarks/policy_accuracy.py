@@ -9,7 +9,7 @@ of that split (the corpus's frozen half is scored once, not tuned on); traps are
 starts with ``trap-``.
 
     python benchmarks/policy_accuracy.py tests/data/routing_dev.jsonl [--policy FILE] [--show]
-    python benchmarks/policy_accuracy.py tests/data/corpus/coding_requests.jsonl --split tune --kinds
+    python benchmarks/policy_accuracy.py tests/data/corpus/coding_requests.jsonl --split tune
 """
 
 from __future__ import annotations

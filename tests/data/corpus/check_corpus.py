@@ -48,7 +48,8 @@ def main() -> int:
                 errors.append(f"{rid}: long routine spec labelled opus")
             if len(r["prompt"].split()) < 120:
                 errors.append(f"{rid}: long routine spec under 120 words")
-        if "client" in r and r["client"] not in {"claude-code", "cline", "aider", "opencode", "codex"}:
+        clients = {"claude-code", "cline", "aider", "opencode", "codex"}
+        if "client" in r and r["client"] not in clients:
             errors.append(f"{rid}: bad client {r['client']!r}")
 
     kinds = collections.Counter(r["kind"] for r in rows)
@@ -56,7 +57,8 @@ def main() -> int:
     counts = {
         "rows": len(rows),
         "non-English": sum(1 for r in rows if r.get("lang")),
-        "keyword-in-payload traps": kinds["trap-keyword-in-payload"] + kinds["trap-keyword-in-identifier"],
+        "keyword-in-payload traps": kinds["trap-keyword-in-payload"]
+        + kinds["trap-keyword-in-identifier"],
         "cheap-verb hard tasks": kinds["trap-cheap-verb-hard-task"],
         "mechanical, no keyword": kinds["mechanical-no-keyword"],
         "security without vocabulary": kinds["trap-security-no-vocabulary"],
@@ -73,17 +75,23 @@ def main() -> int:
     env_haiku = sum(1 for r in env if r["label"] == "haiku")
     print(f"{'envelope rows labelled haiku':32s} {env_haiku:4d} of {len(env)}")
 
-    def show(title, counter):
+    def show(title: str, counter: collections.Counter[str]) -> None:
         print(f"\n{title}:")
-        for key, n in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0]))):
-            print(f"  {str(key):34s} {n:4d}  {100 * n / len(rows):5.1f}%")
+        for key, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])):
+            print(f"  {key:34s} {n:4d}  {100 * n / len(rows):5.1f}%")
 
     show("by label", collections.Counter(r["label"] for r in rows))
     show("by split", collections.Counter(r["split"] for r in rows))
-    show("by split x label", collections.Counter((r["split"], r["label"]) for r in rows))
-    show("by kind group", collections.Counter(
-        "trap-*" if r["kind"].startswith("trap-") else "envelope-*" if r["kind"].startswith("envelope-")
-        else "other" for r in rows))
+    show("by split x label", collections.Counter(f"{r['split']} {r['label']}" for r in rows))
+    groups = collections.Counter(
+        "trap-*"
+        if r["kind"].startswith("trap-")
+        else "envelope-*"
+        if r["kind"].startswith("envelope-")
+        else "other"
+        for r in rows
+    )
+    show("by kind group", groups)
     show("by kind", kinds)
     show("by language", collections.Counter(r.get("lang", "en") for r in rows))
     show("by client", collections.Counter(r.get("client", "(none)") for r in rows))
