@@ -25,6 +25,8 @@ from tierwise.core.policy import load_policy
 from tierwise.core.request import RouteRequest
 from tierwise.core.tiers import Tier
 from tierwise.learned.pipeline import Router
+from tierwise.messages.hints import Hints
+from tierwise.messages.parse import route_request_from_body
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,26 @@ def rows_of(path: Path, split: str | None = None) -> list[dict[str, Any]]:
     return [r for r in rows if split is None or r.get("split") == split]
 
 
+def request_of(row: dict[str, Any]) -> RouteRequest:
+    """The row as the proxy sees it: one user message (and its system prompt) in a Messages
+    body, parsed as a live request is, so agent-client envelopes are read by their profiles."""
+    body: dict[str, Any] = {
+        "model": "auto",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": row["prompt"]}],
+    }
+    if row.get("system"):
+        body["system"] = row["system"]
+    return route_request_from_body(body, Hints())
+
+
 def score_file(path: Path, router: Router, split: str | None = None) -> list[Scored]:
     """Route every row of ``path`` (of ``split``) and compare with its label."""
     scored: list[Scored] = []
     for row in rows_of(path, split):
         label = Tier.parse(row["label"])
         acceptable = {Tier.parse(t) for t in row.get("acceptable", [row["label"]])} | {label}
-        decision = router.decide(RouteRequest(text=row["prompt"], system=row.get("system", "")))
+        decision = router.decide(request_of(row))
         scored.append(
             Scored(
                 row["id"],

@@ -82,7 +82,7 @@ class SignalsStrategy:
             and features.question
             and features.instruction_words <= config.short_question_words
             and features.code_blocks == 0
-            and features.files_mentioned <= 1
+            and features.files_mentioned == 0  # a question about a named file is not a concept
             and features.lines <= 3
         ):
             return Verdict(
