@@ -30,8 +30,10 @@ __all__ = [
     "split_words",
 ]
 
-# ASCII punctuation (but not "_", which joins identifiers) becomes a word break.
-_PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in string.punctuation if c != "_"})
+# Punctuation (but not "_", which joins identifiers) becomes a word break: ASCII, and the
+# marks Spanish, French, German and typography put next to words ("¿algún", "«ça»", "it’s").
+_PUNCTUATION = string.punctuation.replace("_", "") + "¿¡«»“”‘’„…—–"
+_PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in _PUNCTUATION})
 _QUESTION_STARTS = frozenset(
     [
         "what",

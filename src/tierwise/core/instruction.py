@@ -11,6 +11,7 @@ lines and fences, and a line of CJK prose never looks like data.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -43,7 +44,7 @@ _STACK_TRACE_MARKERS = (
 # with a bracket, quote, digit or sigil; is indented like code; is a `key: value` / `key==1`
 # pair with a data-looking or one-word value, or an indented YAML key; ends like a statement;
 # is an arrow edge (`a -> b`); or is separated by three or more `;`, `|` or tabs, or by two or
-# more commas not followed by a space (CSV).
+# more commas not followed by a space (CSV), or aligned in columns by runs of spaces.
 _DATA_LINE = re.compile(
     r"""^(?:[ \t]*[{}\[\]()"'<>|#@$;/\\\d].*"""
     r"""|(?: {4}|\t).*"""
@@ -53,7 +54,8 @@ _DATA_LINE = re.compile(
     r"""|.*[{;,(\[]"""
     r"""|[^\n]*(?:->|=>|→)[^\n]*"""
     r"""|(?:[^\n;|\t]*[;|\t]){3}.*"""
-    r"""|(?:[^\n,]*,\S){2}.*)[ \t]*$\n?""",
+    r"""|(?:[^\n,]*,\S){2}.*"""
+    r"""|(?:[^\n]*\S(?: {2,}|\t)){2}[^\n]*[^\s.?!:;。？！：])[ \t]*$\n?""",
     re.MULTILINE,
 )
 
@@ -61,7 +63,8 @@ _DATA_LINE = re.compile(
 # Unified-diff lines, once a hunk header or a git diff header shows the text carries a diff.
 _DIFF_HEADER = re.compile(r"^(?:diff --git |@@ -\d|--- a/|\+\+\+ b/)", re.MULTILINE)
 _DIFF_LINE = re.compile(r"^(?:[+\- ].*|@@.*|diff --git.*|index [0-9a-f].*)$\n?", re.MULTILINE)
-_TABLE_SEPARATORS = ("|", "\t", ",", "  ")
+_CELLS = re.compile(r" {2,}|\t|\s*\|\s*")
+_CSV_CELLS = re.compile(r",(?=\S)")
 
 
 @dataclass(frozen=True)
@@ -93,11 +96,12 @@ class Payload:
 
     @cached_property
     def tabular(self) -> bool:
-        """Whether rows of tabular data are pasted: three or more lines split alike."""
-        lines = [line for line in self.text.splitlines()[:400] if line.strip()]
-        for sep in _TABLE_SEPARATORS:
-            counts = [line.count(sep) for line in lines if line.count(sep) >= 2]
-            if len(counts) >= 3 and max(counts) - min(counts) <= 2:
+        """Whether rows of tabular data are pasted: three or more lines of three or more cells,
+        split alike (by `|`, tabs, commas or runs of spaces)."""
+        lines = [line.strip() for line in self.text.splitlines()[:400] if line.strip()]
+        for cells in (_CELLS, _CSV_CELLS):
+            widths = Counter(len(cells.split(line)) for line in lines)
+            if any(width >= 3 and n >= 3 for width, n in widths.items()):
                 return True
         return False
 
