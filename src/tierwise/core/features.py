@@ -33,7 +33,7 @@ __all__ = [
 # Punctuation (but not "_", which joins identifiers) becomes a word break: ASCII, and the
 # marks Spanish, French, German and typography put next to words ("¿algún", "«ça»", "it’s").
 _PUNCTUATION = string.punctuation.replace("_", "") + "¿¡«»“”‘’„…—–"
-_PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in _PUNCTUATION})
+_PUNCTUATION_TO_SPACE = str.maketrans(dict.fromkeys(_PUNCTUATION, " "))
 _QUESTION_STARTS = frozenset(
     [
         "what",

@@ -32,8 +32,10 @@ StrategyName = Literal[
 PositiveInt = Annotated[int, Field(gt=0)]
 DEFAULT_STRATEGIES: tuple[StrategyName, ...] = (
     "task_type",
+    "background",
     "domain",
     "keywords",
+    "action",
     "brevity",
     "signals",
     "user_tier",
