@@ -12,11 +12,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tierwise.core.action_config import ActionsConfig
 from tierwise.core.budget_config import BudgetsConfig
 from tierwise.core.tiers import Tier
 
 StrategyName = Literal[
     "task_type",
+    "background",
+    "action",
     "domain",
     "keywords",
     "brevity",
@@ -29,8 +32,10 @@ StrategyName = Literal[
 PositiveInt = Annotated[int, Field(gt=0)]
 DEFAULT_STRATEGIES: tuple[StrategyName, ...] = (
     "task_type",
+    "background",
     "domain",
     "keywords",
+    "action",
     "brevity",
     "signals",
     "user_tier",
@@ -162,7 +167,8 @@ class SignalsConfig(_Strict):
     many_files: PositiveInt = 5
     many_files_floor: Tier = Tier.OPUS
     detailed_words: PositiveInt = 50
-    detailed_floor: Tier = Tier.OPUS
+    detailed_floor: Tier = Tier.SONNET  # a long spec
+    detailed_question_floor: Tier = Tier.OPUS  # a long problem statement that asks something
     mechanical_task_types: list[str] = Field(default_factory=list)
 
 
@@ -378,6 +384,7 @@ class PolicyConfig(_Strict):
     tiers: TiersConfig = Field(default_factory=TiersConfig)
     routes: dict[str, Route] = Field(default_factory=dict)
     keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)
+    actions: ActionsConfig = Field(default_factory=ActionsConfig)
     domains: dict[str, Tier] = Field(default_factory=dict)
     user_tiers: dict[str, UserTierRule] = Field(default_factory=dict)
     context: ContextConfig = Field(default_factory=ContextConfig)
@@ -401,6 +408,10 @@ class PolicyConfig(_Strict):
                     f"keywords rule {rule.name!r} names task type {rule.task_type!r}, "
                     "which has no route"
                 )
+        if self.actions.transforms and self.actions.transform_task_type not in self.routes:
+            raise ValueError(
+                f"actions.transform_task_type {self.actions.transform_task_type!r} has no route"
+            )
         for field_name, names in (
             ("context.deep_read_exempt", self.context.deep_read_exempt),
             ("signals.mechanical_task_types", self.signals.mechanical_task_types),

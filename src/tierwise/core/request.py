@@ -12,7 +12,12 @@ class RouteRequest:
 
     ``text`` is the task to judge (for a Messages request: the latest user turn's text).
     ``context_tokens`` is the size of the whole prompt the model will read (system, history,
-    tools, attachments); when ``None`` it is estimated from ``text`` and ``system``.
+    tools, attachments); when ``None`` it is estimated from ``text`` and ``system``. It decides
+    whether a window holds the prompt. ``task_tokens`` is what the task itself must read (the
+    conversation, tool results, attachments, without an agent client's fixed system prompt and
+    tool definitions); it decides how deep a reader the task needs (``None``: the same as
+    ``context_tokens``). ``background`` marks a client's housekeeping call (a session title,
+    a summary), not a task the person asked for.
     """
 
     text: str
@@ -24,4 +29,6 @@ class RouteRequest:
     requested_model: str | None = None
     conversation_key: str | None = None
     turns: int = 1
+    task_tokens: int | None = None
+    background: bool = False
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)

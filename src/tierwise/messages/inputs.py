@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tierwise.core.features import PromptFeatures
+from tierwise.core.features import Payload, PromptFeatures
 from tierwise.core.policy_schema import PolicyConfig
 from tierwise.core.request import RouteRequest
 from tierwise.core.strategies.keywords import PhraseMatcher
@@ -190,7 +190,12 @@ class RoutingInputs:
     def features(self, context_tokens: int | None = None) -> RecordedFeatures:
         """The features to decide with. ``context_tokens`` (the record's column) wins over the
         estimate kept here, as the request's own count wins live."""
-        features = RecordedFeatures(
+        payload = Payload(text="", named_text="", code_blocks=self.code_blocks)
+        # the lazy scans were run when recording: fill their cached values in
+        object.__setattr__(payload, "files_named", self.files_mentioned)
+        object.__setattr__(payload, "stack_trace", self.stack_trace)
+        context = self.context_tokens if context_tokens is None else context_tokens
+        return RecordedFeatures(
             instruction="",
             normalized="",
             words=frozenset(),
@@ -205,12 +210,8 @@ class RoutingInputs:
             question=self.question,
             non_ascii=self.non_ascii,
             prompt_tokens=self.prompt_tokens,
-            context_tokens=self.context_tokens if context_tokens is None else context_tokens,
-            text="",
-            named_text="",
+            context_tokens=context,
+            payload=payload,
+            task_tokens=context,
             found=dict(self.phrases),
         )
-        # the two lazy scans were run when recording: fill their cached values in
-        object.__setattr__(features, "files_mentioned", self.files_mentioned)
-        object.__setattr__(features, "stack_trace", self.stack_trace)
-        return features

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tierwise.core.errors import InputError
 from tierwise.core.request import RouteRequest
 from tierwise.core.tokens import MESSAGE_OVERHEAD_TOKENS, estimate_text_tokens
+from tierwise.messages.clients import with_client_view
 from tierwise.messages.pinning import conversation_key
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def route_request_from_body(
         elif tool_text and not tool_only:
             tool_only = tool_text
     tokens += _tools_tokens(body.get("tools"), model)
-    return RouteRequest(
+    request = RouteRequest(
         text=judged or tool_only,
         system=system,
         task_type=hints.task_type,
@@ -83,6 +84,7 @@ def route_request_from_body(
         conversation_key=conversation_key(body),
         turns=max(turns, 1),
     )
+    return with_client_view(request, body)  # agent clients: the person's words, not the envelope
 
 
 def _check_top_level(body: Mapping[str, Any], require_max_tokens: bool) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 from tierwise.core.errors import ConfigError
 from tierwise.core.policy_schema import PolicyConfig, StrategyName
+from tierwise.core.strategies.action import ActionStrategy, BackgroundStrategy
 from tierwise.core.strategies.base import SoFar, Strategy
 from tierwise.core.strategies.brevity import BrevityStrategy
 from tierwise.core.strategies.context_size import ContextSizeStrategy
@@ -26,6 +27,8 @@ StrategyFactory = Callable[[PolicyConfig], Strategy]
 
 FACTORIES: Mapping[str, StrategyFactory] = {
     "task_type": lambda config: TaskTypeStrategy(config.routes),
+    "background": lambda config: BackgroundStrategy(config.actions),
+    "action": lambda config: ActionStrategy(config.actions, config.routes),
     "domain": lambda config: DomainStrategy(config.domains),
     "keywords": lambda config: KeywordStrategy(config.keywords, config.routes),
     "brevity": lambda config: BrevityStrategy(config.brevity),

@@ -26,7 +26,7 @@ class ContextSizeStrategy:
 
     def evaluate(self, request: RouteRequest, features: PromptFeatures, so_far: SoFar) -> Verdict:
         config = self.config
-        tokens = features.context_tokens
+        tokens = features.task_tokens
         if so_far.task_type in config.deep_read_exempt:
             return Verdict(
                 self.name,

@@ -6,8 +6,9 @@
 * a pasted stack trace means debugging real code: not a job for the cheapest tier,
   unless the ask is mechanical ("format this log");
 * a task that names many files needs reasoning across them;
-* a long, detailed problem statement (many words of prose, not pasted code or data) is what
-  people write when the problem is hard: constraints, symptoms, what they already tried.
+* a long, detailed problem statement (many words of prose, not pasted code or data, asking a
+  question) is what people write when the problem is hard: constraints, symptoms, what they
+  already tried; a long imperative spec is routine work described carefully, not hard work.
 """
 
 from __future__ import annotations
@@ -44,16 +45,19 @@ class SignalsStrategy:
                 f"names {features.files_mentioned} files: needs reasoning across them",
                 tier=config.many_files_floor,
             )
-        if (
-            could_raise(config.detailed_floor)
-            and features.instruction_words >= config.detailed_words
-        ):
-            return Verdict(
-                self.name,
-                Action.FLOOR,
-                f"a detailed problem statement ({features.instruction_words} words of prose)",
-                tier=config.detailed_floor,
-            )
+        if features.instruction_words >= config.detailed_words:
+            # A long question is a problem statement (symptoms, constraints, what was tried);
+            # a long imperative text is usually a spec of routine work, however detailed.
+            asks = features.question or "?" in features.instruction or "？" in features.instruction
+            floor = config.detailed_question_floor if asks else config.detailed_floor
+            if could_raise(floor):
+                kind = "problem statement" if asks else "spec"
+                return Verdict(
+                    self.name,
+                    Action.FLOOR,
+                    f"a detailed {kind} ({features.instruction_words} words of prose)",
+                    tier=floor,
+                )
         if could_raise(config.stack_trace_floor) and features.stack_trace:
             return Verdict(
                 self.name,
@@ -72,11 +76,13 @@ class SignalsStrategy:
                 "asks what a term means, briefly: a definition, not a problem to solve",
                 tier=config.definition_ceiling,
             )
+        raised = so_far.floor is not None and so_far.floor > config.short_question_ceiling
         if (
-            features.question
+            not raised  # a risk or a hard object was recognised: not a concept question
+            and features.question
             and features.instruction_words <= config.short_question_words
             and features.code_blocks == 0
-            and features.files_mentioned <= 1
+            and features.files_mentioned == 0  # a question about a named file is not a concept
             and features.lines <= 3
         ):
             return Verdict(
