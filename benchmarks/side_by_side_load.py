@@ -1,0 +1,221 @@
+"""The load of the side-by-side benchmark: wrk with a Lua body, and an asyncio client that
+measures time to first token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from side_by_side_servers import (
+    _UNITS,
+    CCR,
+    CONNECTIONS_HIGH,
+    CONNECTIONS_LOW,
+    DIRECT,
+    PROMPT,
+    REALISTIC_PROMPT,
+    UPSTREAM_MODEL,
+    Server,
+    cpu_seconds,
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One load run: latency percentiles (ms), rate, error counts, and CPU ms per request."""
+
+    rps: float
+    p50: float
+    p99: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # per server, per request
+    ttft_p50: float = 0.0  # --realistic only
+    ttft_p99: float = 0.0
+
+    @property
+    def error_fraction(self) -> float:
+        return (self.non_2xx + self.socket_errors) / max(self.requests, 1)
+
+
+def body(model: str, stream: bool, prompt: str) -> dict[str, Any]:
+    return {
+        "model": model,
+        "max_tokens": 64,
+        "stream": stream,
+        "messages": [{"role": "user", "content": prompt}],
+    }
+
+
+HEADERS = {
+    "content-type": "application/json",
+    "anthropic-version": "2023-06-01",
+    "x-api-key": "bench-key",
+}
+
+
+def lua_script(model: str, stream: bool, directory: Path) -> Path:
+    path = directory / f"{model}-{int(stream)}.lua"
+    lines = [
+        'wrk.method = "POST"',
+        f"wrk.body = {json.dumps(json.dumps(body(model, stream, PROMPT)))}",
+    ]
+    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in HEADERS.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def wrk(url: str, script: Path, connections: int, seconds: int) -> Run:
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        if match is None:
+            raise RuntimeError(f"no {label} latency in wrk output:\n{output}")
+        return float(match.group(1)) * _UNITS[match.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    done = re.search(r"(\d+) requests in", output)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    return Run(
+        rps=float(rps.group(1)) if rps else 0.0,
+        p50=latency("50%"),
+        p99=latency("99%"),
+        requests=int(done.group(1)) if done else 0,
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+    )
+
+
+# ---------------------------------------------------------------- load: TTFT (--realistic)
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _ttft_load(url: str, model: str, connections: int, seconds: int) -> Run:
+    payload = json.dumps(body(model, True, REALISTIC_PROMPT)).encode()
+    ttfts: list[float] = []
+    totals: list[float] = []
+    failures = 0
+    deadline = time.monotonic() + seconds
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal failures
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            first: float | None = None
+            complete = False
+            try:
+                async with session.post(url, data=payload, headers=HEADERS) as response:
+                    async for line in response.content:
+                        if first is None and line.startswith(b"event: content_block_delta"):
+                            first = time.perf_counter()
+                        elif line.startswith(b"event: message_stop"):
+                            complete = True
+                    ok = response.status == 200
+            except aiohttp.ClientError:
+                ok = False
+            if ok and complete and first is not None:
+                ttfts.append((first - start) * 1000)
+                totals.append((time.perf_counter() - start) * 1000)
+            else:
+                failures += 1
+
+    connector = aiohttp.TCPConnector(limit=connections)
+    started = time.monotonic()
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(client(session) for _ in range(connections)))
+    elapsed = time.monotonic() - started
+    return Run(
+        rps=len(totals) / elapsed,
+        p50=_percentile(totals, 0.5),
+        p99=_percentile(totals, 0.99),
+        requests=len(totals) + failures,
+        non_2xx=failures,
+        socket_errors=0,
+        ttft_p50=_percentile(ttfts, 0.5),
+        ttft_p99=_percentile(ttfts, 0.99),
+    )
+
+
+# ----------------------------------------------------------------------------- the bench
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    stream: bool
+    connections: int
+
+
+WRK_SCENARIOS = (
+    Scenario("json-c1", False, CONNECTIONS_LOW),
+    Scenario("json-c16", False, CONNECTIONS_HIGH),
+    Scenario("stream-c16", True, CONNECTIONS_HIGH),
+)
+TTFT_SCENARIOS = (
+    Scenario("ttft-c1", True, CONNECTIONS_LOW),
+    Scenario("ttft-c16", True, CONNECTIONS_HIGH),
+)
+
+
+def probe(url: str, model: str, stream: bool) -> None:
+    """One request through ``url``; the answer must be the fake's (it echoes the prompt)."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body(model, stream, PROMPT)).encode(), headers=HEADERS
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        status, text = response.status, response.read().decode()
+    # JSON: "[claude-...] ok: Reformat this JSON ..."; a stream: one word per text delta.
+    marks = ("ok:", '" Reformat"', "message_stop") if stream else ("ok: Reformat this JSON",)
+    if status != 200 or not all(mark in text for mark in marks):
+        raise RuntimeError(f"{url} did not answer with the fake upstream's reply:\n{text}")
+
+
+def measure(
+    servers: dict[str, Server],
+    scenario: Scenario,
+    target: str,
+    seconds: int,
+    scripts: Path,
+    realistic: bool,
+) -> Run:
+    server = servers[target]
+    model = UPSTREAM_MODEL if target in (DIRECT, CCR) else "auto"
+    before = {name: cpu_seconds(s.process.pid) for name, s in servers.items()}
+    if realistic:
+        run = asyncio.run(_ttft_load(server.url, model, scenario.connections, seconds))
+    else:
+        run = wrk(
+            server.url, lua_script(model, scenario.stream, scripts), scenario.connections, seconds
+        )
+    done = max(run.requests, 1)
+    cpu = {
+        name: (cpu_seconds(s.process.pid) - before[name]) * 1000 / done
+        for name, s in servers.items()
+    }
+    return Run(**{**asdict(run), "cpu_ms": cpu})
