@@ -76,6 +76,8 @@ _QUESTION_STARTS = frozenset(
         "puedo",
     ]
 )
+
+
 @dataclass(frozen=True)
 class PromptFeatures:
     """What the local strategies know about a prompt, computed once per decision.

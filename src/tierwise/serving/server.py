@@ -14,6 +14,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from tierwise.serving.defaults import DEFAULT_HOST
+from tierwise.serving.http_protocol import AnthropicShapedHttpProtocol
 from tierwise.serving.threaded_server import BackgroundServer
 
 DEFAULT_GRACE_SECONDS = 10.0  # how long in-flight requests may take to finish at shutdown
@@ -63,6 +64,7 @@ def serve(
             log_level=log_level,
             access_log=False,
             lifespan="on",
+            http=AnthropicShapedHttpProtocol,
             ws="none",
             server_header=False,
             timeout_graceful_shutdown=max(1, round(grace_seconds)),

@@ -2,6 +2,7 @@
 
 Run: python tests/data/corpus/check_corpus.py
 """
+
 import collections
 import hashlib
 import json
@@ -37,7 +38,7 @@ def main() -> int:
         if r["label"] not in TIERS:
             errors.append(f"{rid}: bad label {r['label']!r}")
             continue
-        if r["acceptable"] != TIERS[TIERS.index(r["label"]):]:
+        if r["acceptable"] != TIERS[TIERS.index(r["label"]) :]:
             errors.append(f"{rid}: acceptable {r['acceptable']} inconsistent with {r['label']}")
         if r["split"] != split_of(rid):
             errors.append(f"{rid}: split {r['split']} does not match the hash rule")
