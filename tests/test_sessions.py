@@ -18,7 +18,9 @@ input and 1,000 output tokens. One Opus 5.5 turn reading the prefix costs
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +39,7 @@ from tierwise.messages.sessions import (
 )
 
 OPUS, SONNET, HAIKU = "claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"
+CAPTURES = Path(__file__).parent / "data" / "claude_code"
 SESSION = "7d1c2a4e-0000-4000-8000-000000000001"
 TURN = Usage(input_tokens=2_000, cache_read_tokens=40_000, output_tokens=1_000)
 REMINDER = "<system-reminder>\nToken usage: 1234/200000\n</system-reminder>"
@@ -106,6 +109,29 @@ def test_tool_results_and_reminders_continue_an_instruction_and_human_words_star
     mixed[1]["content"].append({"type": "text", "text": "now also rename y"})
     assert not continues_instruction(body([user("fix it"), *mixed]))
     assert not continues_instruction(body([{"role": "user", "content": "a plain string"}]))
+
+
+@pytest.mark.parametrize(
+    ("capture", "continues"),
+    [
+        ("print_mode.json", False),
+        ("tool_loop_turn1.json", False),
+        ("tool_loop_turn2.json", True),
+        ("tool_loop_system_role_turn2.json", True),
+        ("interactive_turn2.json", False),
+        ("task_notification.json", True),
+        ("subagent.json", False),
+        ("subagent_turn2.json", True),
+    ],
+)
+def test_what_the_real_claude_code_sends(capture: str, continues: bool) -> None:
+    """The captured requests (``tests/claude_code/FINDINGS.md``): instructions and tool loops."""
+    data = json.loads((CAPTURES / capture).read_text(encoding="utf-8"))
+    assert continues_instruction(data["body"]) is continues
+    key = session_key(data["headers"])
+    assert key is not None
+    assert key.startswith(data["headers"]["x-claude-code-session-id"])
+    assert ("/" in key) is ("x-claude-code-agent-id" in data["headers"])
 
 
 # -- the switch rule, by hand ------------------------------------------------------------------
