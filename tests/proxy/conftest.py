@@ -80,6 +80,7 @@ def fake(shared_fake: FakeAnthropicServer) -> FakeAnthropicServer:
 def proxy(shared_proxy: Proxy, fake: FakeAnthropicServer) -> Iterator[Proxy]:
     shared_proxy.outcomes.clear()
     shared_proxy.router.pins.clear()
+    shared_proxy.router.sessions.clear()
     yield shared_proxy
     _settle(shared_proxy.outcomes)
 

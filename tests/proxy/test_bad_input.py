@@ -125,6 +125,7 @@ class _BrokenRouter(MessagesRouter):
         *,
         api_version: str | None = None,
         limits: Sequence[Verdict] = (),
+        session: str | None = None,
     ) -> Routed:
         raise RuntimeError("a bug, with sk-ant-secret in its message")
 

@@ -22,7 +22,8 @@ TOTAL_KEYS = {
     "savings_pct", "cost_per_task_usd", "baseline_cost_per_task_usd", "quality_scored",
     "quality_mean", "quality_retention", "escalations", "escalation_rate", "fallbacks",
     "fallback_rate", "overhead_ms", "upstream_ms", "projected_monthly_usd",
-    "projected_monthly_baseline_usd",
+    "projected_monthly_baseline_usd", "cache_read_share", "session_switches",
+    "switch_cache_cost_usd", "cache_stays",
 }  # fmt: skip
 GROUP_KEYS = {
     "key", "requests", "cost_usd", "baseline_cost_usd", "savings_usd", "savings_pct",
@@ -142,8 +143,8 @@ def test_daily_tier_mix_task_types_and_recent(hand_store: Store) -> None:
          "baseline_cost_usd": "0.025000", "savings_usd": "0.018000"},
     ]  # fmt: skip
     assert data["tier_mix"] == [
-        {"tier": "haiku", "requests": 3, "share": 0.75},
-        {"tier": "sonnet", "requests": 1, "share": 0.25},
+        {"tier": "haiku", "requests": 3, "share": 0.75, "cache_read_share": None},
+        {"tier": "sonnet", "requests": 1, "share": 0.25, "cache_read_share": None},
     ]
     formatting = data["task_types"][0]
     old_keys = ("task_type", "requests", "cost_usd", "savings_usd")

@@ -32,6 +32,7 @@ from tierwise.messages.sizing import counted_tokens
 if TYPE_CHECKING:
     from tierwise.core.policy import Policy
     from tierwise.ledger.outcome import Attempt, Outcome
+    from tierwise.messages.routing import Routed
 
 __all__ = [
     "DEFAULT_PROMPT_CAP",
@@ -118,6 +119,11 @@ class DecisionRecord:
     # the API's count of the prompt (``context_tokens`` is the offline estimate), when one was
     # made: only near a context threshold (``tierwise.serving.token_counts``)
     counted_context_tokens: int | None = None
+    # the agent session (Claude Code's session id, else the conversation key), what it decided
+    # about switching models (``tierwise.messages.sessions``) and the cache loss, micro-dollars
+    session_id: str | None = None
+    switch_decision: str | None = None
+    switch_cache_cost_micro_usd: int | None = None
 
     @classmethod
     def from_outcome(
@@ -209,6 +215,9 @@ class DecisionRecord:
             routing_cost_micro_usd=micro_usd(routing_cost) if routing_cost is not None else None,
             routing_inputs=_routing_inputs(outcome),
             counted_context_tokens=counted_tokens(request) if request is not None else None,
+            session_id=_short(routed.session_id) if routed is not None else None,
+            switch_decision=routed.switch if routed is not None else None,
+            switch_cache_cost_micro_usd=_switch_cost(routed),
         )
 
     # -- plain forms: a row for the store, a JSON line for the spool --------------------------
@@ -327,6 +336,11 @@ def _routing_inputs(outcome: Outcome) -> dict[str, Any] | None:
     except Exception:
         return None
     return inputs.as_json()
+
+
+def _switch_cost(routed: Routed | None) -> int | None:
+    amount = routed.switch_cache_cost_usd if routed is not None else None
+    return micro_usd(amount) if amount is not None else None
 
 
 def _context_tokens(outcome: Outcome) -> int | None:

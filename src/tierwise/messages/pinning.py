@@ -52,16 +52,17 @@ def conversation_key(body: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def needs_pinning(body: Mapping[str, Any]) -> bool:
+def needs_pinning(body: Mapping[str, Any], *, breakpoints: bool = True) -> bool:
     """Whether switching this request's model would cost: cache breakpoints or signed history.
 
     True when the request sets top-level ``cache_control``, when any system block, tool or
     message block carries a ``cache_control`` breakpoint, or when the history (the messages
     before the latest user turn) replays ``thinking`` / ``redacted_thinking`` blocks.
+    ``breakpoints=False`` asks about signed history only (sessions price the cache instead).
     """
-    if body.get("cache_control"):
+    if breakpoints and body.get("cache_control"):
         return True
-    for field in ("system", "tools"):
+    for field in ("system", "tools") if breakpoints else ():
         items = body.get(field)
         if isinstance(items, list) and any(
             isinstance(item, Mapping) and item.get("cache_control") for item in items
@@ -78,7 +79,7 @@ def needs_pinning(body: Mapping[str, Any]) -> bool:
         for block in content:
             if not isinstance(block, Mapping):
                 continue
-            if block.get("cache_control"):
+            if breakpoints and block.get("cache_control"):
                 return True
             if index < latest_user and block.get("type") in _THINKING_BLOCKS:
                 return True

@@ -10,9 +10,10 @@
 
 A conversation whose history would not survive a switch (thinking signatures, cache
 breakpoints; see ``pinning``) stays on the model that served it, unless the policy's
-``proxy.allow_switch_pinned`` says otherwise. When the model changes, the body is adjusted by
-``sanitize``'s table and nothing else; a request with an assistant prefill is never switched to
-a model that rejects prefills.
+``proxy.allow_switch_pinned`` says otherwise. A Claude Code session (``sessions``) is routed
+per instruction instead, and changes model only for an upgrade or a switch that pays. When the
+model changes, the body is adjusted by ``sanitize``'s table and nothing else; a request with an
+assistant prefill is never switched to a model that rejects prefills.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -29,12 +31,15 @@ from tierwise.core.errors import UnknownAliasError, UnknownModelError
 from tierwise.core.policy import Policy
 from tierwise.core.request import RouteRequest
 from tierwise.core.tiers import Tier
+from tierwise.core.usage import Usage
 from tierwise.learned.pipeline import DEFAULT_MAX_TOKENS, Router
+from tierwise.messages.ceilings import limit_ceiling, with_limits
 from tierwise.messages.hints import Hints, header_safe, without_hint_metadata
 from tierwise.messages.inputs import Vocabulary
 from tierwise.messages.parse import route_request_from_body
 from tierwise.messages.pinning import ConversationPins, needs_pinning
 from tierwise.messages.sanitize import accepts_prefill, has_prefill, sanitize_for
+from tierwise.messages.sessions import Sessions, SessionStep, continues_instruction, plan_step
 from tierwise.messages.sizing import sized
 
 _SPEC_CACHE_SIZE = 1024
@@ -55,6 +60,9 @@ class Routed:
     conversation_key: str
     stream: bool
     api_version: str | None = None  # the request's anthropic-version, kept for retarget()
+    session_id: str | None = None  # Claude Code's session (/agent) id, else the conversation key
+    switch: str | None = None  # the session's decision (``sessions``: "tool-loop-stay", ...)
+    switch_cache_cost_usd: Decimal | None = None  # the cache loss that switch paid or avoided
     source_body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # ^ the caller's body minus hint metadata, before sanitising: what retarget() starts from
     request: RouteRequest | None = field(default=None, repr=False, compare=False)
@@ -77,9 +85,11 @@ class MessagesRouter:
         pins: ConversationPins | None = None,
         *,
         catalog: Catalog | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self.router = router
         self.pins = pins if pins is not None else ConversationPins()
+        self.sessions = sessions if sessions is not None else Sessions()
         self.catalog = catalog or default_catalog()
         self._specs: dict[str, ModelSpec | None] = {}
 
@@ -127,15 +137,17 @@ class MessagesRouter:
         *,
         api_version: str | None = None,
         limits: Sequence[Verdict] = (),
+        session: str | None = None,
     ) -> Routed:
         """Where one ``POST /v1/messages`` body goes, and the body to send there.
 
         ``api_version`` is the request's ``anthropic-version`` header; ``limits`` are the
-        budgets' verdicts (``BudgetGuard.check``). Raises ``InputError`` for a body the API
-        would reject, an unknown alias, or hints the policy does not know.
+        budgets' verdicts (``BudgetGuard.check``); ``session`` is ``sessions.session_key`` of
+        the headers. Raises ``InputError`` for a body the API would reject, an unknown alias,
+        or hints the policy does not know.
         """
         request = route_request_from_body(body, hints)
-        return self._dispatch(body, request, api_version, limits)
+        return self._dispatch(body, request, api_version, limits, session)
 
     def route_count_tokens(
         self,
@@ -156,6 +168,17 @@ class MessagesRouter:
         """A request refused before routing (a spent budget): no decision, only the reason,
         so that its record and its ``x-tierwise-reason`` say why."""
         request = route_request_from_body(body, hints, require_max_tokens=False)
+        return self._unrouted(body, request, header_safe(reason), api_version)
+
+    def _unrouted(
+        self,
+        body: Mapping[str, Any],
+        request: RouteRequest,
+        reason: str,
+        api_version: str | None,
+        session_id: str | None = None,
+    ) -> Routed:
+        """A request that goes where it asked: refused before routing, or passed through."""
         requested = request.requested_model or ""
         forwarded = without_hint_metadata(body)
         spec = self._spec(requested) if requested.startswith("claude-") else None
@@ -165,12 +188,13 @@ class MessagesRouter:
             tier=spec.line if spec is not None else None,
             decision=None,
             requested_model=requested,
-            reason=header_safe(reason),
+            reason=reason,
             adjustments=(),
             pinned=False,
             conversation_key=request.conversation_key or "",
             stream=body.get("stream") is True,
             api_version=api_version,
+            session_id=session_id,
             source_body=forwarded,
             request=request,
             vocabulary=self.vocabulary,
@@ -183,11 +207,12 @@ class MessagesRouter:
         *,
         api_version: str | None = None,
         limits: Sequence[Verdict] = (),
+        session: str | None = None,
     ) -> Routed:
         """``route`` for a request already parsed into ``request`` (replay builds it from a
         record, and passes a body carrying only what dispatch reads; the proxy re-decides with
-        a token count, keeping the budgets' ``limits``)."""
-        return self._dispatch(body, request, api_version, limits)
+        a token count, keeping the budgets' ``limits`` and ``session``)."""
+        return self._dispatch(body, request, api_version, limits, session)
 
     def retarget(self, routed: Routed, model: str, *, api_version: str | None = None) -> Routed:
         """The same request aimed at ``model`` instead (a fallback), sanitised for it.
@@ -228,14 +253,19 @@ class MessagesRouter:
             return True
         return accepts_prefill(model, self.catalog)
 
-    def record_served(self, routed: Routed, served_model: str) -> None:
-        """Pin the conversation to the model that answered (call after a successful response).
+    def record_served(self, routed: Routed, served_model: str, usage: Usage | None = None) -> None:
+        """Pin the conversation to the model that answered (call after a successful response),
+        and update its session with the response's ``usage`` (what a later switch is priced by).
 
         Every served model is recorded; the pin is enforced only on later requests whose history
         would not survive a switch (see ``pinning.needs_pinning``).
         """
         if routed.conversation_key:
             self.pins.pin(routed.conversation_key, served_model)
+        if routed.session_id and routed.session_id != routed.conversation_key:
+            source = routed.source_body or routed.body
+            new = not continues_instruction(source)
+            self.sessions.served(routed.session_id, served_model, usage, new_instruction=new)
 
     # -- the decision ---------------------------------------------------------------------
 
@@ -245,34 +275,21 @@ class MessagesRouter:
         request: RouteRequest,
         api_version: str | None,
         limits: Sequence[Verdict] = (),
+        session: str | None = None,
     ) -> Routed:
         requested = request.requested_model or ""
+        session_id = session or request.conversation_key or None
         forwarded = without_hint_metadata(body)
         ceiling: ModelSpec | None = None
         if not self.routes_model(requested, limits):
-            spec = self._spec(requested)
-            return Routed(
-                body=forwarded,
-                model=requested,
-                tier=spec.line if spec is not None else None,
-                decision=None,
-                requested_model=requested,
-                reason="pass-through",
-                adjustments=(),
-                pinned=False,
-                conversation_key=request.conversation_key or "",
-                stream=body.get("stream") is True,
-                api_version=api_version,
-                source_body=forwarded,
-                request=request,
-                vocabulary=self.vocabulary,
-            )
+            return self._unrouted(body, request, "pass-through", api_version, session_id)
         if not self.router.is_alias(requested):
             ceiling = self._spec(requested)  # rewrite mode: the requested tier is the ceiling
         # the size decided with: the API's count if one was made, else the corrected estimate
         size = sized(request, self.policy.config.context.estimate_factor)
         cap = limit_ceiling(limits)
-        choice = self._choose(request, forwarded, self._decide(size, limits), ceiling, cap)
+        decision = self._decide(size, limits)
+        choice = self._choose(request, forwarded, decision, ceiling, cap, session)
         sanitized = sanitize_for(
             forwarded, choice.model, api_version=api_version, catalog=self.catalog
         )
@@ -282,12 +299,15 @@ class MessagesRouter:
             tier=choice.tier,
             decision=choice.decision,
             requested_model=requested,
-            reason=header_safe(_with_limits(choice.reason, limits)),
+            reason=header_safe(with_limits(choice.reason, limits)),
             adjustments=sanitized.adjustments,
             pinned=choice.pinned,
             conversation_key=request.conversation_key or "",
             stream=body.get("stream") is True,
             api_version=api_version,
+            session_id=session_id,
+            switch=choice.step.switch if choice.step else None,
+            switch_cache_cost_usd=choice.step.cache_cost_usd if choice.step else None,
             source_body=forwarded,
             request=request,
             vocabulary=self.vocabulary,
@@ -329,20 +349,18 @@ class MessagesRouter:
         decision: Decision,
         ceiling: ModelSpec | None,
         cap: Tier | None = None,
+        session: str | None = None,
     ) -> _Choice:
         requested = request.requested_model or ""
-        pinned = self._enforced_pin(request.conversation_key, body, ceiling, cap)
+        pinned = (
+            None if session else self._enforced_pin(request.conversation_key, body, ceiling, cap)
+        )
         if pinned is not None:
-            spec = self._spec(pinned)
             why = (
                 f"pinned to {pinned}: its history has thinking blocks or cache breakpoints "
                 f"(routing chose {decision.tier.value})"
             )
-            if spec is not None:
-                decision = _moved(
-                    decision, pinned, spec.line, Verdict("pinning", Action.DECIDE, why)
-                )
-            return _Choice(pinned, spec.line if spec else None, decision, why, pinned=True)
+            return self._stay(pinned, decision, Verdict("pinning", Action.DECIDE, why))
         if ceiling is None:
             choice = _Choice(decision.model, decision.tier, decision, decision.reason)
         elif decision.tier >= ceiling.line:
@@ -358,7 +376,39 @@ class MessagesRouter:
             choice = _Choice(decision.model, decision.tier, decision, why)
         if choice.model != requested and has_prefill(body):
             choice = self._keep_prefill(choice, requested, ceiling)
-        return choice
+        return self._in_session(session, body, choice, ceiling, cap) if session else choice
+
+    def _in_session(
+        self,
+        key: str,
+        body: Mapping[str, Any],
+        choice: _Choice,
+        ceiling: ModelSpec | None,
+        cap: Tier | None,
+    ) -> _Choice:
+        """``choice`` as the session allows it: kept on the session's model in a tool loop or
+        when a switch would not pay for its cache loss (``sessions.plan_step``)."""
+        step = plan_step(
+            self.sessions.get(key),
+            body,
+            choice.model,
+            lambda model: spec.line.rank if (spec := self._spec(model)) else None,
+            lambda model: self._may_stay(model, ceiling, cap),
+            pin_thinking=not self.policy.config.proxy.allow_switch_pinned,
+            catalog=self.catalog,
+        )
+        if step.stay is None or step.stay == choice.model:
+            why = f"{choice.reason}; {step.note}" if step.note else choice.reason
+            return dataclasses.replace(choice, reason=why, step=step)
+        verdict = Verdict("session", Action.DECIDE, step.note)
+        return dataclasses.replace(self._stay(step.stay, choice.decision, verdict), step=step)
+
+    def _stay(self, model: str, decision: Decision, verdict: Verdict) -> _Choice:
+        """A choice that keeps ``model`` (a pin or a session), whatever routing chose."""
+        spec = self._spec(model)
+        if spec is not None:
+            decision = _moved(decision, model, spec.line, verdict)
+        return _Choice(model, spec.line if spec else None, decision, verdict.reason, pinned=True)
 
     def _enforced_pin(
         self,
@@ -374,15 +424,17 @@ class MessagesRouter:
         pinned = self.pins.get(key)
         if pinned is None or not needs_pinning(body):
             return None
-        if cap is not None:
-            spec = self._spec(pinned)
-            if spec is None or spec.line > cap:
-                return None
-        if ceiling is not None:
-            spec = self._spec(pinned)
-            if spec is None or spec.line > ceiling.line:
-                return None  # rewrite mode never sends above the model the caller named
-        return pinned
+        return pinned if self._may_stay(pinned, ceiling, cap) else None
+
+    def _may_stay(self, model: str, ceiling: ModelSpec | None, cap: Tier | None) -> bool:
+        """Whether keeping ``model`` respects a budget ceiling (``cap``) and rewrite mode's
+        ceiling (never above the model the caller named)."""
+        if cap is None and ceiling is None:
+            return True
+        spec = self._spec(model)
+        if spec is None:
+            return False
+        return (cap is None or spec.line <= cap) and (ceiling is None or spec.line <= ceiling.line)
 
     def _keep_prefill(self, choice: _Choice, requested: str, ceiling: ModelSpec | None) -> _Choice:
         """The closest model that continues an assistant prefill, if the chosen one rejects it."""
@@ -428,22 +480,7 @@ class _Choice:
     decision: Decision
     reason: str
     pinned: bool = False
-
-
-def limit_ceiling(limits: Sequence[Verdict]) -> Tier | None:
-    """The lowest ceiling among ``limits`` (budget verdicts), ``None`` if none sets one."""
-    tiers = [v.tier for v in limits if v.action is Action.CEILING and v.tier is not None]
-    return min(tiers) if tiers else None
-
-
-def _with_limits(reason: str, limits: Sequence[Verdict]) -> str:
-    """``reason`` led by the budget ceilings in force: the header is cut at 200 characters,
-    and a downgrade by budget is what a caller most needs to see."""
-    ceilings = [v for v in limits if v.action is Action.CEILING and v.tier is not None]
-    if not ceilings:
-        return reason
-    notes = "; ".join(f"{v.strategy} ceiling {v.tier}: {v.reason}" for v in ceilings)
-    return f"{notes}; {reason}"
+    step: SessionStep | None = None
 
 
 def _moved(decision: Decision, model: str, tier: Tier, verdict: Verdict) -> Decision:

@@ -74,7 +74,7 @@ _TOKEN_KINDS = (
 )
 _ERROR_TYPES = frozenset({*ERROR_TYPES.values(), "client_disconnected"})
 # verdicts added after the router chose, each moving the request: the last one decided
-_AFTER_ROUTING = frozenset({"window", "pinning", "prefill", "rewrite", "fallback"})
+_AFTER_ROUTING = frozenset({"window", "pinning", "session", "prefill", "rewrite", "fallback"})
 
 
 class RecorderLike(Protocol):
@@ -88,8 +88,8 @@ def decided_by(decision: Decision | None) -> str:
 
     The router's rule, replayed on the trace: the first *decide* picks the tier (none: the
     policy's default tier, ``default``), then the highest floor raises it and the lowest
-    ceiling caps it; a verdict added after the router (window, pinning, prefill, rewrite,
-    fallback) overrides them all.
+    ceiling caps it; a verdict added after the router (window, pinning, session, prefill,
+    rewrite, fallback) overrides them all.
     """
     if decision is None:
         return PASS_THROUGH

@@ -41,6 +41,7 @@ from tierwise.ledger.store.schema import decisions
 __all__ = ["BREAKDOWNS", "EMPTY", "Measures", "Rollup", "combine", "rollup", "window"]
 
 _c = decisions.c
+SWITCHES = ("switch-pays", "upgrade")  # the session decisions that changed model
 
 BREAKDOWNS: tuple[str, ...] = ("model", "tier", "task-type", "domain", "user-tier", "day", "caller")
 _KEY_COLUMNS: Mapping[str, ColumnElement[Any]] = {
@@ -73,6 +74,11 @@ class Measures:
     fallbacks: int
     first: datetime | None
     last: datetime | None
+    prompt_tokens: int | None = None  # input + cache writes + cache reads, summed
+    cache_read_tokens: int | None = None
+    switches: int = 0  # session model changes taken (a switch that pays, an upgrade)
+    switch_cache_micro: int | None = None  # the cache loss those switches paid
+    cache_stays: int = 0  # new instructions kept on their model because a switch would not pay
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Measures:
@@ -92,7 +98,19 @@ class Measures:
             fallbacks=int(row["fallbacks"]),
             first=row["first"],
             last=row["last"],
+            prompt_tokens=_int(row["prompt_tokens"]),
+            cache_read_tokens=_int(row["cache_read_tokens"]),
+            switches=int(row["switches"]),
+            switch_cache_micro=_int(row["switch_cache"]),
+            cache_stays=int(row["cache_stays"]),
         )
+
+    @property
+    def cache_read_share(self) -> float | None:
+        """The share of prompt tokens read from the prompt cache (what a switch throws away)."""
+        if self.cache_read_tokens is None or not self.prompt_tokens:
+            return None
+        return self.cache_read_tokens / self.prompt_tokens
 
     @property
     def quality_mean(self) -> float | None:
@@ -151,6 +169,11 @@ def combine(parts: Iterable[Measures]) -> Measures:
         fallbacks=sum(m.fallbacks for m in items),
         first=min((m.first for m in items if m.first is not None), default=None),
         last=max((m.last for m in items if m.last is not None), default=None),
+        prompt_tokens=_sum(m.prompt_tokens for m in items),
+        cache_read_tokens=_sum(m.cache_read_tokens for m in items),
+        switches=sum(m.switches for m in items),
+        switch_cache_micro=_sum(m.switch_cache_micro for m in items),
+        cache_stays=sum(m.cache_stays for m in items),
     )
 
 
@@ -215,6 +238,10 @@ def escalated(dialect: str) -> ColumnElement[bool]:
 
 def measure_columns(dialect: str) -> list[Label[Any]]:
     """The aggregate columns ``Measures.from_row`` reads."""
+    prompt = (
+        _c.input_tokens + _c.cache_write_5m_tokens + _c.cache_write_1h_tokens + _c.cache_read_tokens
+    )
+    switched = _c.switch_decision.in_(SWITCHES)
     return [
         func.count().label("requests"),
         func.count().filter(_c.routed).label("routed"),
@@ -233,6 +260,11 @@ def measure_columns(dialect: str) -> list[Label[Any]]:
         func.count().filter(_c.fell_back).label("fallbacks"),
         func.min(_c.time).label("first"),
         func.max(_c.time).label("last"),
+        func.sum(prompt).label("prompt_tokens"),
+        func.sum(_c.cache_read_tokens).filter(prompt.is_not(None)).label("cache_read_tokens"),
+        func.count().filter(switched).label("switches"),
+        func.sum(_c.switch_cache_cost_micro_usd).filter(switched).label("switch_cache"),
+        func.count().filter(_c.switch_decision == "stay-cache-loss").label("cache_stays"),
     ]
 
 

@@ -94,11 +94,30 @@ def _summary(report: Report) -> Table:
     table.add_row(
         "fallbacks", "-" if m.fallback_rate is None else f"{m.fallback_rate:.1%} ({m.fallbacks:,})"
     )
+    table.add_row("prompt cache", _cache(report))
     if report.shadow is not None and report.shadow.evaluations:
         table.add_row("shadow evaluation", _shadow(report.shadow))
     table.add_row("routing overhead", _percentiles(report.overhead))
     table.add_row("upstream latency", _percentiles(report.upstream))
     return table
+
+
+def _cache(report: Report) -> str:
+    """The share of prompt tokens read from cache, per tier, and what session switches paid."""
+    m = report.totals
+    if m.cache_read_share is None:
+        return "no usage recorded"
+    tiers = [
+        f"{escape(group.key or '(none)')} {group.measures.cache_read_share:.1%}"
+        for group, _ in report.tier_shares()
+        if group.measures.cache_read_share is not None
+    ]
+    by_tier = f" ({' · '.join(tiers)})" if tiers else ""
+    return (
+        f"{m.cache_read_share:.1%} of prompt tokens read from cache{by_tier}; "
+        f"{m.switches:,} session switches paid {_money(m.switch_cache_micro, 4)} of cache loss, "
+        f"{m.cache_stays:,} stayed for the cache"
+    )
 
 
 def _breakdown(report: Report) -> Table:

@@ -131,6 +131,10 @@ class Report:
                 "projected_monthly_baseline_usd": usd(
                     self.projected_monthly_micro(baseline=True), cents=True
                 ),
+                "cache_read_share": _share(m.cache_read_share),
+                "session_switches": m.switches,
+                "switch_cache_cost_usd": usd(m.switch_cache_micro),
+                "cache_stays": m.cache_stays,
             },
             "by": self.by,
             "groups": [group.as_json() for group in self.groups],
@@ -145,7 +149,12 @@ class Report:
                 for group in self.daily
             ],
             "tier_mix": [
-                {"tier": group.key, "requests": group.measures.requests, "share": share}
+                {
+                    "tier": group.key,
+                    "requests": group.measures.requests,
+                    "share": share,
+                    "cache_read_share": _share(group.measures.cache_read_share),
+                }
                 for group, share in self.tier_shares()
             ],
             "task_types": [

@@ -171,12 +171,26 @@ def m005_token_counts(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE tierwise_decisions ADD COLUMN {column.name} {kind}"))
 
 
+def m006_sessions(conn: Connection) -> None:
+    """An agent session's id, what it decided about switching models (``tool-loop-stay``,
+    ``switch-pays``, ...) and the prompt-cache loss that switch paid or avoided."""
+    columns: tuple[Column[Any], ...] = (
+        Column("session_id", Text()),
+        Column("switch_decision", Text()),
+        Column("switch_cache_cost_micro_usd", Integer()),
+    )
+    for column in columns:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE tierwise_decisions ADD COLUMN {column.name} {kind}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_decisions", m001_decisions),
     Migration("m002_routing_cost", m002_routing_cost),
     Migration("m003_routing_inputs", m003_routing_inputs),
     Migration("m004_shadow", m004_shadow),
     Migration("m005_token_counts", m005_token_counts),
+    Migration("m006_sessions", m006_sessions),
 )
 
 

@@ -155,6 +155,9 @@ decisions = Table(
     Column("routing_cost_micro_usd", BigInteger()),
     Column("routing_inputs", json_list()),  # m003: what replay re-decides from
     Column("counted_context_tokens", Integer()),  # m005: the API's count beside the estimate
+    Column("session_id", Text()),  # m006: the agent session, its switch decision and cache loss
+    Column("switch_decision", Text()),
+    Column("switch_cache_cost_micro_usd", Integer()),
     Index("ix_tierwise_decisions_time", "time"),
 )
 

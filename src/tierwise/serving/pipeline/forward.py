@@ -139,7 +139,7 @@ class Forward:
     def _pin(self, ex: Exchange) -> None:
         served = ex.trail.served
         if served is not None:
-            self.state.router.record_served(served, served.model)
+            self.state.router.record_served(served, served.model, ex.usage)
 
     async def _relay_error(self, ex: Exchange, send: Send, exc: UpstreamError) -> None:
         """The upstream's own error, byte for byte if it is Anthropic-shaped; else ours."""

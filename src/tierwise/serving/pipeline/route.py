@@ -7,6 +7,7 @@ import time
 
 from tierwise.core.errors import InputError
 from tierwise.messages.routing import MessagesRouter
+from tierwise.messages.sessions import session_key
 from tierwise.serving.errors import bad_request
 from tierwise.serving.headers import upstream_headers
 from tierwise.serving.pipeline.context import ProxyRequest
@@ -21,15 +22,23 @@ class Route:
 
     async def __call__(self, request: ProxyRequest) -> bool:
         ex = request.exchange
-        route = self.router.route_count_tokens if request.count_tokens else self.router.route
         began = time.perf_counter_ns()
         try:
-            ex.routed = route(
-                request.body,
-                request.hints,
-                api_version=request.version,
-                limits=request.budget.limits,
-            )
+            if request.count_tokens:  # a count is no turn of a session
+                ex.routed = self.router.route_count_tokens(
+                    request.body,
+                    request.hints,
+                    api_version=request.version,
+                    limits=request.budget.limits,
+                )
+            else:
+                ex.routed = self.router.route(
+                    request.body,
+                    request.hints,
+                    api_version=request.version,
+                    limits=request.budget.limits,
+                    session=session_key(request.headers),
+                )
         except InputError as exc:
             raise bad_request(str(exc)) from None
         finally:

@@ -76,8 +76,9 @@ def with_result(
             routed, decision=dataclasses.replace(decision, trace=(*decision.trace, verdict))
         )
     counted = with_count(request, result.tokens)
+    session = routed.session_id if routed.session_id != routed.conversation_key else None
     again = router.route_request(
-        routed.source_body, counted, api_version=api_version, limits=limits
+        routed.source_body, counted, api_version=api_version, limits=limits, session=session
     )
     if again.decision is None:  # cannot happen: the same request routed a moment ago
         return routed
