@@ -4,12 +4,13 @@ headers that go upstream."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from tierwise.core.errors import InputError
 from tierwise.messages.routing import MessagesRouter
 from tierwise.messages.sessions import session_key
 from tierwise.serving.errors import bad_request
-from tierwise.serving.headers import upstream_headers
+from tierwise.serving.headers import Header, upstream_headers
 from tierwise.serving.pipeline.context import ProxyRequest
 
 
@@ -37,7 +38,7 @@ class Route:
                     request.hints,
                     api_version=request.version,
                     limits=request.budget.limits,
-                    session=session_key(request.headers),
+                    session=session_key(_client_headers(request.raw_headers)),
                 )
         except InputError as exc:
             raise bad_request(str(exc)) from None
@@ -45,3 +46,12 @@ class Route:
             ex.decision_us = (time.perf_counter_ns() - began) // 1000
         request.forward = upstream_headers(request.raw_headers, server_key=self.server_key)
         return False
+
+
+def _client_headers(raw: Sequence[Header]) -> dict[str, str]:
+    """The agent client's own headers (``x-claude-code-*``), decoded; ASGI names are lower-case."""
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in raw
+        if name.startswith(b"x-claude-code-")
+    }
