@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from tierwise.cli.evaluate import DataDir, load_datasets, render
-from tierwise.core.errors import InputError
+from tierwise.core.errors import ConfigError, InputError
 from tierwise.core.tiers import Tier
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ def train_command(
     as_json: Annotated[bool, typer.Option("--json", help="With --cv: print JSON.")] = False,
 ) -> None:
     """Train the learned router and write it as a JSON file."""
+    require_learn_extra()
     from tierwise.analysis.training.train import PRESETS, Example, examples_from_dataset, fit
 
     if c <= 0:
@@ -106,6 +107,24 @@ def train_command(
             f"tiers {', '.join(t.value for t in router.tiers)}, "
             f"features {router.trained['features']})"
         )
+
+
+LEARN_MODULES = ("scipy.sparse", "sklearn.linear_model", "sklearn.preprocessing")
+
+
+def require_learn_extra() -> None:
+    """Every optional module training imports, checked before it starts: a missing one is one
+    line naming the extra, not a traceback half-way through."""
+    import importlib
+
+    for module in LEARN_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise ConfigError(
+                f"training a router needs {module.partition('.')[0]}, which is not installed: "
+                "pip install 'tierwise[learn]'"
+            ) from None
 
 
 def _cross_validate(

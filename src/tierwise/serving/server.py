@@ -7,11 +7,15 @@ and a single loop is plenty for a proxy that spends its time waiting on the upst
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
+import socket
 
 import uvicorn
 from starlette.types import ASGIApp
 
+from tierwise.core.errors import TierwiseError
 from tierwise.serving.defaults import DEFAULT_HOST
 from tierwise.serving.threaded_server import BackgroundServer
 
@@ -34,10 +38,51 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
-def serve(app: ASGIApp, host: str, port: int, *, log_level: str = "info") -> None:
-    """Serve ``app`` until interrupted (Ctrl-C)."""
+class BindError(TierwiseError):
+    """The address to listen on cannot be used (a busy port, an address not on this host)."""
+
+
+BACKLOG = 2048  # uvicorn's default
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, bound before anything else starts, so a busy
+    port is one clear ``BindError`` rather than a log after the start-up banner."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise BindError(
+                f"port {port} on {host} is already in use (another tierwise serve?); "
+                "stop it or choose another with --port"
+            ) from None
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "info",
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve ``app`` until interrupted (Ctrl-C, SIGTERM): on ``sock`` if given (see
+    ``listen``), else on a socket bound to ``host:port`` now."""
     tune_garbage_collector()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -49,6 +94,9 @@ def serve(app: ASGIApp, host: str, port: int, *, log_level: str = "info") -> Non
         server_header=False,
         timeout_graceful_shutdown=10,
     )
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C during shutdown
+        server.run(sockets=[sock if sock is not None else listen(host, port)])
 
 
 class ProxyServer(BackgroundServer):

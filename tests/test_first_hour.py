@@ -1,0 +1,195 @@
+"""What a new user hits in the first hour, through the real entry points: a missing extra, an
+unreachable upstream, the demo's own store, a busy port, a mistyped path, the help text."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import anthropic
+import pytest
+from rich.cells import cell_len
+from typer.testing import CliRunner, Result
+
+from tierwise.cli import app
+from tierwise.testing import free_port, serve_process
+
+DATA = Path(__file__).parent / "data"
+SCHEMA_POLICY = """
+extends = "default"
+[escalation]
+enabled = true
+[[escalation.validators."*"]]
+kind = "json_schema"
+json_schema = { type = "object" }
+"""
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(app, list(args), input=input)
+
+
+def tierwise(
+    *args: str,
+    without: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``tierwise ARGS`` in a fresh interpreter, as if the modules ``without`` were not
+    installed (``sys.modules[name] = None`` makes every import of them fail)."""
+    code = (
+        "import sys\n"
+        f"for name in {list(without)!r}: sys.modules[name] = None\n"
+        "from tierwise.cli import main\n"
+        f"sys.argv = ['tierwise', *{list(args)!r}]\n"
+        "main()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+    )
+
+
+def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error:"), lines
+    return lines[0]
+
+
+# ---------------------------------------------------------------- 1. train without `learn`
+
+
+@pytest.mark.parametrize("missing", ["scipy", "sklearn"])
+def test_train_without_the_learn_extra_names_the_extra(tmp_path: Path, missing: str) -> None:
+    done = tierwise(
+        "train",
+        str(DATA / "routing_dev.jsonl"),
+        "-o",
+        str(tmp_path / "router.json"),
+        without=(missing, f"{missing}.sparse", f"{missing}.linear_model"),
+    )
+    line = one_error_line(done)
+    assert "pip install 'tierwise[learn]'" in line
+    assert missing in line
+    assert not (tmp_path / "router.json").exists()
+
+
+# ---------------------------------------------------------------- 2. a policy needing an extra
+
+
+def test_a_json_schema_policy_without_jsonschema_fails_at_load(tmp_path: Path) -> None:
+    policy = tmp_path / "schema.toml"
+    policy.write_text(SCHEMA_POLICY, encoding="utf-8")
+    for command in (["recommend", "Sort the keys", "--policy", str(policy)], ["serve"]):
+        args = [*command, "--policy", str(policy)] if command == ["serve"] else command
+        done = tierwise(
+            *args,
+            "--no-record" if command == ["serve"] else "--json",
+            without=("jsonschema",),
+            timeout=30,
+        )
+        line = one_error_line(done)
+        assert "pip install 'tierwise[validators]'" in line
+        assert "json_schema" in line
+        assert "tierwise proxy on" not in done.stderr  # serve never started
+
+
+def test_the_same_policy_loads_when_jsonschema_is_installed(tmp_path: Path) -> None:
+    policy = tmp_path / "schema.toml"
+    policy.write_text(SCHEMA_POLICY, encoding="utf-8")
+    result = run("recommend", "Sort the keys", "--policy", str(policy), "--json")
+    assert result.exit_code == 0, result.output
+
+
+# ---------------------------------------------------------------- 3./4./10. the demo
+
+
+def test_demo_against_an_unreachable_upstream_is_one_line(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    done = tierwise(
+        "demo", "--upstream", f"http://127.0.0.1:{port}", env={"TIERWISE_DATA_DIR": str(tmp_path)}
+    )
+    line = one_error_line(done)
+    assert "unreachable" in line
+    assert f"127.0.0.1:{port}" in line
+    assert "request 1 of" in line
+
+
+def test_demo_records_apart_from_serve_and_fits_80_columns(tmp_path: Path) -> None:
+    done = tierwise("demo", env={"TIERWISE_DATA_DIR": str(tmp_path), "COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    table = [line for line in lines if str(tmp_path) not in line]  # a long path may wrap
+    assert all(cell_len(line) <= 80 for line in table), max(table, key=cell_len)
+    assert len(lines) < 60  # one line per request, not ~190
+    assert "???" not in done.stdout
+    demo_db = tmp_path / "demo.db"
+    assert demo_db.exists()
+    assert not (tmp_path / "tierwise.db").exists()  # serve's default store is untouched
+    assert str(demo_db) in done.stdout
+    assert f"tierwise report --db {demo_db}" in done.stdout
+    report = run("report", "--db", str(demo_db), "--json", "--since", "all")
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.stdout)["totals"]["requests"] == 32
+
+
+def test_demo_db_option_chooses_the_store(tmp_path: Path) -> None:
+    chosen = tmp_path / "mine.db"
+    done = tierwise("demo", "--db", str(chosen), env={"TIERWISE_DATA_DIR": str(tmp_path / "data")})
+    assert done.returncode == 0, done.stderr
+    assert chosen.exists()
+    assert not (tmp_path / "data" / "demo.db").exists()
+
+
+def test_wide_demo_table_shows_the_baseline_column() -> None:
+    done = tierwise("demo", env={"COLUMNS": "140"})
+    assert done.returncode == 0, done.stderr
+    assert "all-Opus" in done.stdout
+    assert "['格式化']" in done.stdout  # the full reason, not the header's ASCII form
+    assert "???" not in done.stdout
+
+
+# ---------------------------------------------------------------- 7. serve
+
+
+def test_serve_on_a_busy_port_is_one_line_before_any_banner() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = tierwise("serve", "--port", str(port), "--no-record", timeout=30)
+    line = one_error_line(done)
+    assert f"port {port}" in line
+    assert "already in use" in line
+    assert "startup complete" not in done.stderr
+
+
+def test_serve_banner_names_the_pages_and_failures_are_logged() -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    with (
+        serve_process("--upstream", dead, "--no-record") as served,
+        anthropic.Anthropic(
+            base_url=served.url, api_key="sk-ant-secret-value", max_retries=0
+        ) as client,
+        pytest.raises(anthropic.APIStatusError),
+    ):
+        client.messages.create(
+            model="auto", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert f"{served.url}/dashboard" in served.stderr
+    assert f"{served.url}/metrics" in served.stderr
+    failures = [line for line in served.stderr.splitlines() if "failed: 502" in line]
+    assert len(failures) == 1, served.stderr
+    assert "model=auto" in failures[0]
+    assert "sk-ant-secret-value" not in served.stderr
