@@ -193,3 +193,85 @@ def test_serve_banner_names_the_pages_and_failures_are_logged() -> None:
     assert len(failures) == 1, served.stderr
     assert "model=auto" in failures[0]
     assert "sk-ant-secret-value" not in served.stderr
+
+
+# ---------------------------------------------------------------- 5. replay of a learned policy
+
+
+@pytest.fixture(scope="module")
+def learned_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from evaluation.synthetic import write_dataset
+    from tierwise.analysis.evaluation.dataset import load_dataset
+    from tierwise.analysis.training.train import examples_from_dataset, fit
+
+    folder = tmp_path_factory.mktemp("learned")
+    dataset = load_dataset(write_dataset(folder, tiers=3))
+    router = folder / "router.json"
+    fit(examples_from_dataset(dataset), dataset.tiers).save(router)
+    policy = folder / "learned.toml"
+    policy.write_text(
+        'extends = "default"\nstrategies = ["task_type", "learned", "default"]\n'
+        f"[learned]\nrouter = {json.dumps(str(router))}\n",
+        encoding="utf-8",
+    )
+    return policy
+
+
+def test_replay_of_a_learned_policy_leaves_out_records_without_text(
+    tmp_path: Path, learned_policy: Path
+) -> None:
+    from replay.test_inputs import _record
+    from tierwise.analysis.replay.engine import NEEDS_TEXT
+    from tierwise.ledger.store import Store
+
+    url = str(tmp_path / "kept.db")
+    with Store(url) as store:
+        store.migrate()
+        store.insert_many(
+            [
+                _record("Reformat this JSON file", request_id="a"),
+                _record("Explain this stack trace", request_id="b"),
+                _record("Sort a list please", request_id="c", prompt="Sort a list please"),
+                _record("Write tests for the parser", request_id="d", hint_task_type="test"),
+            ]
+        )
+    args = ["replay", "--db", url, "--policy", str(learned_policy), "--since", "all"]
+    result = run(*args, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["skipped"] == {NEEDS_TEXT: 2}  # a and b: the learned router would decide
+    assert report["replayed"] == 2  # c from its text; d by its task type hint
+    assert sum(report["tiers_after"].values()) == 2  # the skipped ones are in no figure
+    text = run(*args)
+    assert text.exit_code == 0, text.output
+    assert "skipped 2: the new policy's learned router scores the prompt text" in " ".join(
+        text.stdout.split()
+    )
+
+
+# ---------------------------------------------------------------- 6. mistyped paths, bad lines
+
+
+@pytest.mark.parametrize("command", ["report", "review", "replay", "estimate-error"])
+def test_a_read_only_command_on_a_missing_sqlite_file_is_an_error(
+    tmp_path: Path, command: str
+) -> None:
+    missing = tmp_path / "no" / "such" / "x.db"
+    extra = ["--policy", str(DATA / "dispatch_policy.toml")] if command == "replay" else []
+    result = run(command, "--db", str(missing), *extra)
+    assert result.exit_code == 2, result.output
+    assert f"--db {missing}: no such database file" in result.stderr
+    assert "no records" not in result.output
+    assert not missing.parent.exists()  # nothing was created
+
+
+def test_eval_of_a_missing_data_file_names_the_data_file(tmp_path: Path) -> None:
+    result = run("eval", str(tmp_path / "nope.jsonl"))
+    assert result.exit_code == 2
+    assert f"dataset {tmp_path / 'nope.jsonl'}: no such file" in result.stderr
+    assert "meta.json" not in result.stderr
+
+
+def test_route_batch_help_states_the_one_rule_for_bad_lines() -> None:
+    result = run("route", "--help")
+    assert "gets an {id, error} line" in " ".join(result.stdout.replace("│", " ").split())

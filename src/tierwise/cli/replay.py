@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tierwise.cli.options import DbOption, SinceOption
+from tierwise.cli.options import DbOption, SinceOption, existing_store
 
 __all__ = ["replay_command"]
 
@@ -46,7 +46,7 @@ def replay_command(
     start = None if since.strip().lower() == "all" else parse_since(since, now)
     new = load_policy(policy)
     known = [load_policy(path) for path in recorded_policy or ()]
-    with Store(db, environ=os.environ) as store:
+    with Store(existing_store(db), environ=os.environ) as store:
         report = replay_store(store, new, since=start, until=now, known=known)
     if as_json:
         sys.stdout.write(json.dumps(report.as_json(), indent=2, ensure_ascii=False) + "\n")
