@@ -275,3 +275,74 @@ def test_eval_of_a_missing_data_file_names_the_data_file(tmp_path: Path) -> None
 def test_route_batch_help_states_the_one_rule_for_bad_lines() -> None:
     result = run("route", "--help")
     assert "gets an {id, error} line" in " ".join(result.stdout.replace("│", " ").split())
+
+
+# ---------------------------------------------------------------- 8. version and help
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"tierwise {version('tierwise')}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["--help"], ["recommend", "--help"], ["serve", "--help"], ["db", "status", "--help"]],
+)
+def test_flags_in_help_show_no_type(command: list[str]) -> None:
+    result = run(*command)
+    assert result.exit_code == 0
+    assert "<bool>" not in result.stdout
+
+
+def test_calibrate_prices_help_names_no_missing_option() -> None:
+    result = run("calibrate", "--help")
+    text = " ".join(result.stdout.replace("│", " ").split())
+    assert "default: --policy" not in text
+    assert "(default: the shipped policy)" in text
+
+
+# ---------------------------------------------------------------- 9. progress
+
+
+@pytest.mark.parametrize("command", ["train", "calibrate", "replay"])
+def test_long_commands_take_quiet(command: str) -> None:
+    assert "--quiet" in run(command, "--help").stdout
+
+
+def test_train_off_a_terminal_prints_no_progress(tmp_path: Path) -> None:
+    from evaluation.synthetic import write_dataset
+
+    data = write_dataset(tmp_path, tiers=3)
+    done = tierwise("train", str(data), "-o", str(tmp_path / "router.json"), "--cv", "2")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("router written to"), done.stderr
+    assert "\r" not in done.stderr
+
+
+def test_fit_reports_its_steps(tmp_path: Path) -> None:
+    from evaluation.synthetic import write_dataset
+    from tierwise.analysis.evaluation.dataset import load_dataset
+    from tierwise.analysis.training.train import examples_from_dataset, fit
+
+    dataset = load_dataset(write_dataset(tmp_path, tiers=3))
+    steps: list[str] = []
+    fit(examples_from_dataset(dataset), dataset.tiers, progress=steps.append)
+    assert steps[0].startswith("features of")
+    assert steps[-1].startswith("fitting 3 heads")
+
+
+# ---------------------------------------------------------------- 11. cost
+
+
+def test_cost_never_calls_a_cheaper_tier_a_negative_saving() -> None:
+    result = run("cost")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "-" not in text.split("all haiku")[1].split("│")[1]  # no "-1345 %"
+    assert "costs 14.4× as much" in text
+    assert "saves 64%" in text
+    assert "routing saves about $350 a month (64%)" in text

@@ -6,6 +6,8 @@ for bad input.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from tierwise.cli.console import one_line_errors
@@ -29,6 +31,31 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"tierwise {version('tierwise')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Send each Claude request to the cheapest model tier that does it well."""
+
+
 app.command()(recommend)
 app.command()(route)
 app.command()(models)

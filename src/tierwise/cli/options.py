@@ -37,7 +37,6 @@ def existing_store(db: str | None) -> str | None:
         if db:
             raise InputError(f"--db {db}: no such database file ({location.path})")
         raise InputError(
-            f"no decision store at {location.path} yet: tierwise serve records there "
-            "(or give --db)"
+            f"no decision store at {location.path} yet: tierwise serve records there (or give --db)"
         )
     return db

@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from tierwise.cli.evaluate import DataDir, load_datasets, render
+from tierwise.cli.evaluate import DataDir, QuietOption, load_datasets, progress_steps, render
 from tierwise.core.errors import ConfigError, InputError
 from tierwise.core.tiers import Tier
 
@@ -63,6 +64,7 @@ def train_command(
     ] = None,
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="With --cv: print JSON.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Train the learned router and write it as a JSON file."""
     require_learn_extra()
@@ -98,9 +100,18 @@ def train_command(
             f"text, {found.without_label} without an escalation or quality score)"
         )
     if cv is not None:
-        _cross_validate(loaded, cv, c, preset, prices, as_json)
+        with progress_steps(quiet) as step:
+            _cross_validate(loaded, cv, c, preset, prices, as_json, step)
     if output is not None:
-        router = fit(examples, sorted(ladder), preset=preset, c=c, trained={"datasets": names})
+        with progress_steps(quiet) as step:
+            router = fit(
+                examples,
+                sorted(ladder),
+                preset=preset,
+                c=c,
+                trained={"datasets": names},
+                progress=step,
+            )
         router.save(output)
         err.print(
             f"router written to {output} ({len(examples)} examples, "
@@ -134,6 +145,7 @@ def _cross_validate(
     preset: Preset | None,
     prices: Path | None,
     as_json: bool,
+    step: Callable[[str], None],
 ) -> None:
     import numpy as np
 
@@ -145,7 +157,7 @@ def _cross_validate(
     pricing = load_policy(prices)
     results = []
     for dataset in datasets:
-        scores = cross_val_scores(dataset, folds=folds, c=c, preset=preset)
+        scores = cross_val_scores(dataset, folds=folds, c=c, preset=preset, progress=step)
         results.append(
             evaluate(
                 f"learned ({folds}-fold CV)",
