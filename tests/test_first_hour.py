@@ -346,3 +346,42 @@ def test_cost_never_calls_a_cheaper_tier_a_negative_saving() -> None:
     assert "costs 14.4× as much" in text
     assert "saves 64%" in text
     assert "routing saves about $350 a month (64%)" in text
+
+
+# ---------------------------------------------------------------- 12. policy show
+
+
+def test_policy_show_prints_the_shipped_default() -> None:
+    from importlib import resources
+
+    result = run("policy", "show")
+    assert result.exit_code == 0, result.output
+    shipped = resources.files("tierwise.core").joinpath("default_policy.toml").read_text("utf-8")
+    assert result.stdout == shipped
+
+
+def test_policy_show_resolves_extends_into_a_policy_that_loads(tmp_path: Path) -> None:
+    import tomllib
+
+    from tierwise.core.policy import load_policy, resolved_data
+
+    policy = tmp_path / "mine.toml"
+    policy.write_text(
+        'extends = "default"\n[routes.format]\ntier = "opus"\n[[keywords.rules]]\nname = "x"\n'
+        'task_type = "format"\nweight = 3\nphrases = ["tidy up", "整理"]\n',
+        encoding="utf-8",
+    )
+    result = run("policy", "show", str(policy))
+    assert result.exit_code == 0, result.output
+    assert "extends" not in tomllib.loads(result.stdout)
+    assert tomllib.loads(result.stdout) == resolved_data(policy)
+    written = tmp_path / "resolved.toml"
+    written.write_text(result.stdout, encoding="utf-8")
+    resolved = load_policy(written).config.model_dump(exclude={"extends"})
+    assert resolved == load_policy(policy).config.model_dump(exclude={"extends"})
+
+
+def test_policy_show_of_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    result = run("policy", "show", str(tmp_path / "nope.toml"))
+    assert result.exit_code == 2
+    assert "policy file not found" in result.stderr

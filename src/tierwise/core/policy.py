@@ -60,6 +60,20 @@ def load_policy(path: Path | str | None = None, *, catalog: Catalog | None = Non
     return _build(_file_data(path, ()), str(path), catalog)
 
 
+def default_policy_text() -> str:
+    """The shipped default policy file, as written (comments included)."""
+    return resources.files("tierwise.core").joinpath(DEFAULT_POLICY_NAME).read_text("utf-8")
+
+
+def resolved_data(path: Path | str) -> dict[str, Any]:
+    """A policy file's settings with everything it ``extends`` merged in (validated first, so
+    an invalid file is a ``PolicyError`` here too)."""
+    load_policy(path)
+    data = _file_data(Path(path), ())
+    data.pop("extends", None)
+    return data
+
+
 def _file_data(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     """A policy file's data merged over what it extends (the default or another file)."""
     data = _read_toml(path.read_bytes() if path.is_file() else None, str(path))
