@@ -358,11 +358,17 @@ def test_an_invalid_toml_policy(invalid_toml_policy: Path) -> None:
     assert "TOML" in line
 
 
-def test_a_batch_file_with_invalid_json(tmp_path: Path) -> None:
+def test_an_invalid_json_line_gets_an_error_line_like_a_bad_row(tmp_path: Path) -> None:
     batch = tmp_path / "rows.jsonl"
-    batch.write_text('{"prompt": "ok"}\n{not json}\n', encoding="utf-8")
-    line = assert_one_line_error(run("route", "--batch", str(batch)))
-    assert ":2:" in line
+    batch.write_text('{"prompt": "ok"}\n{not json}\n{"prompt": "also ok"}\n', encoding="utf-8")
+    result = run("route", "--batch", str(batch))
+    assert result.exit_code == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["id"] for row in rows] == [1, 2, 3]
+    assert ":2: not valid JSON" in rows[1]["error"]
+    assert "model" in rows[0]
+    assert "model" in rows[2]
+    assert "1 row(s) could not be routed" in result.stderr
 
 
 def test_an_empty_sample_file(tmp_path: Path) -> None:

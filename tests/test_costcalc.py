@@ -163,10 +163,10 @@ def test_no_requests_means_no_savings_figure(policy: Policy) -> None:
 # ---------------------------------------------------------------- advice ($100 / $500)
 
 
-def advice_at(spend: str) -> str:
-    estimate = MonthlyEstimate(
-        mix={Tier.OPUS: D(1)}, routed=D(spend), per_tier={Tier.OPUS: D(spend)}
-    )
+def advice_at(spend: str, routed: str | None = None) -> str:
+    """The advice at ``spend`` a month on Opus; routing halves it unless ``routed`` says."""
+    cost = D(spend) / 2 if routed is None else D(routed)
+    estimate = MonthlyEstimate(mix={Tier.OPUS: D(1)}, routed=cost, per_tier={Tier.OPUS: D(spend)})
     return estimate.advice(Tier.OPUS)
 
 
@@ -185,6 +185,17 @@ def test_between_100_and_500_dollars_routing_is_marginal(spend: str) -> None:
 @pytest.mark.parametrize("spend", ["500", "12000"])
 def test_from_500_dollars_a_router_pays_for_itself(spend: str) -> None:
     assert "pays for itself" in advice_at(spend)
+
+
+@pytest.mark.parametrize("routed", ["12000", "15000"])
+def test_a_mix_that_saves_nothing_never_says_routing_pays(routed: str) -> None:
+    advice = advice_at("12000", routed)
+    assert "pays for itself" not in advice
+    assert "saves nothing" in advice
+
+
+def test_advice_names_the_saving() -> None:
+    assert "routing saves about $6,000 a month (50%)" in advice_at("12000")
 
 
 def test_advice_names_the_spend_and_the_baseline_tier() -> None:

@@ -99,7 +99,7 @@ def test_route_batch_with_router_writes_tier_model_and_score(data: Path) -> None
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["eval", "nope"], "cannot read"),
+        (["eval", "nope"], "no such file"),
         (["eval", "toy2", "--policy", "a.toml", "--router", "b.json"], "not both"),
         (["train", "toy2"], "-o FILE"),
         (

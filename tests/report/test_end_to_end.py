@@ -18,7 +18,8 @@ def test_demo_then_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     runner = CliRunner()
     demo = runner.invoke(app, ["demo"])
     assert demo.exit_code == 0, demo.output
-    run = runner.invoke(app, ["report", "--json", "--by", "tier"])
+    demo_db = str(tmp_path / "demo.db")  # the demo's own store, apart from serve's
+    run = runner.invoke(app, ["report", "--db", demo_db, "--json", "--by", "tier"])
     assert run.exit_code == 0, run.output
     totals = json.loads(run.stdout)["totals"]
     assert totals["requests"] == len(load_workload())
@@ -26,6 +27,6 @@ def test_demo_then_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert Decimal(totals["savings_usd"]) > 0
     assert 0 < totals["savings_pct"] < 1
     assert Decimal(totals["projected_monthly_usd"]) > 0
-    table = runner.invoke(app, ["report"])
+    table = runner.invoke(app, ["report", "--db", demo_db])
     assert table.exit_code == 0
     assert f"{len(load_workload())} (" in table.stdout

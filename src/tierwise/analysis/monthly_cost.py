@@ -68,13 +68,20 @@ class MonthlyEstimate:
                 f"at about ${spend:,.0f} a month on {baseline.value}, manual model selection is "
                 "enough; a router will not pay for its own upkeep"
             )
+        saved = spend - self.routed
+        if saved <= 0:
+            return (
+                f"at about ${spend:,.0f} a month on {baseline.value}, this tier mix saves "
+                f"nothing against it (routed: ${self.routed:,.0f}); routing does not pay here"
+            )
+        gain = f"routing saves about ${saved:,.0f} a month ({saved / spend:.0%}) against it"
         if spend >= ROUTER_PAYS_OFF_USD:
             return (
-                f"at about ${spend:,.0f} a month on {baseline.value}, a routing layer pays for "
-                "itself within the first month"
+                f"at about ${spend:,.0f} a month on {baseline.value}, {gain}: a routing layer "
+                "pays for itself within the first month"
             )
         return (
-            f"at about ${spend:,.0f} a month on {baseline.value}, routing helps but is marginal; "
+            f"at about ${spend:,.0f} a month on {baseline.value}, {gain}, which is marginal; "
             "start with the Model Selector and automate as volume grows"
         )
 

@@ -6,6 +6,8 @@ for bad input.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from tierwise.cli.console import one_line_errors
@@ -15,6 +17,7 @@ from tierwise.cli.demo import demo, fake_anthropic
 from tierwise.cli.estimate_error import estimate_error_command
 from tierwise.cli.evaluate import calibrate_command, eval_command
 from tierwise.cli.orchestrate import orchestrate_command
+from tierwise.cli.policy import policy_app
 from tierwise.cli.replay import replay_command
 from tierwise.cli.report import report_command
 from tierwise.cli.review import review_command
@@ -29,6 +32,31 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"tierwise {version('tierwise')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Send each Claude request to the cheapest model tier that does it well."""
+
+
 app.command()(recommend)
 app.command()(route)
 app.command()(models)
@@ -36,6 +64,7 @@ app.command()(cost)
 app.command()(demo)
 app.command(name="serve")(serve_command)  # imports Starlette/uvicorn only when it runs
 app.add_typer(db_app, name="db")  # imports SQLAlchemy only when a db command runs
+app.add_typer(policy_app, name="policy")
 app.command(name="eval")(one_line_errors(eval_command))  # numpy only when it runs
 app.command(name="train")(one_line_errors(train_command))  # scikit-learn only when it runs
 app.command(name="calibrate")(one_line_errors(calibrate_command))

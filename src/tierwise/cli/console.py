@@ -5,14 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 
 from tierwise.core.errors import TierwiseError
 from tierwise.core.policy import Policy, load_policy
+
+_typer_option_type = typer.core.TyperOption.display_type_rich
+
+
+def _flag_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """No type column for an on/off flag (typer's rich help shows ``--json <bool>``, as if it
+    took a value)."""
+    return None if self.is_flag else _typer_option_type(self, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

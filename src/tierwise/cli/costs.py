@@ -74,15 +74,23 @@ def cost(
     table = Table(title="estimated monthly spend")
     table.add_column("scenario")
     table.add_column("USD / month", justify="right")
-    table.add_column("routing saves", justify="right")
+    table.add_column("routed against it", justify="right")
     table.add_row("routed", f"{estimate.routed:,.2f}", "")
     for tier, amount in reversed(list(estimate.per_tier.items())):
-        saved = estimate.savings_against(tier)
-        table.add_row(
-            f"all {tier.value}", f"{amount:,.2f}", "" if saved is None else f"{saved:.0%}"
-        )
+        table.add_row(f"all {tier.value}", f"{amount:,.2f}", _against(estimate.routed, amount))
     out.print(table)
     out.print(estimate.advice(baseline))
+
+
+def _against(routed: Decimal, amount: Decimal) -> str:
+    """Routing against one all-on-a-tier scenario, worded so the sign cannot mislead: a saving
+    where routing is cheaper, a multiple where the tier alone is cheaper (it would also have to
+    do every task well)."""
+    if amount == 0:
+        return ""
+    if routed <= amount:
+        return f"saves {1 - routed / amount:.0%}"
+    return f"costs {routed / amount:.1f}× as much"
 
 
 def _decimal(value: float, name: str) -> Decimal:

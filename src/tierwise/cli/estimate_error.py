@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from tierwise.cli.options import DbOption, SinceOption
+from tierwise.cli.options import DbOption, SinceOption, existing_store
 
 __all__ = ["estimate_error_command"]
 
@@ -34,7 +34,7 @@ def estimate_error_command(
 
     now = datetime.now(UTC)
     start = None if since.strip().lower() == "all" else parse_since(since, now, option="--since")
-    with Store(db, environ=os.environ) as store:
+    with Store(existing_store(db), environ=os.environ) as store:
         rows = estimate_errors(store.records(since=start, until=now))
     if as_json:
         print(json.dumps([row.as_json() for row in rows], indent=2))

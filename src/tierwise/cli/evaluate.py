@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from tierwise.core.errors import InputError
@@ -44,7 +52,15 @@ Prices = Annotated[
     Path | None,
     typer.Option(
         "--prices",
-        help="Price the tiers with this policy's [tiers] models (default: --policy, else the "
+        help="Price the tiers with the models this policy file names for them (default: "
+        "--policy, else the shipped policy).",
+    ),
+]
+CalibratePrices = Annotated[
+    Path | None,
+    typer.Option(
+        "--prices",
+        help="Price the tiers with the models this policy file names for them (default: the "
         "shipped policy).",
     ),
 ]
@@ -70,9 +86,29 @@ def parse_thresholds(items: list[str] | None) -> dict[str, float]:
     return out_
 
 
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display on stderr.")]
+
+
 @contextmanager
-def progress_bar(total: int, label: str) -> Iterator[Callable[[], None]]:
-    """A rich progress bar on stderr (hidden when stderr is not a terminal)."""
+def progress_steps(quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr naming the step under way, with the time spent (hidden when
+    stderr is not a terminal, or with ``quiet``): for work that cannot count its rows."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("starting", total=None)
+        yield lambda step: progress.update(task, description=step)
+
+
+@contextmanager
+def progress_bar(total: int, label: str, quiet: bool = False) -> Iterator[Callable[[], None]]:
+    """A rich progress bar on stderr (hidden when stderr is not a terminal, or with
+    ``quiet``)."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -80,7 +116,7 @@ def progress_bar(total: int, label: str) -> Iterator[Callable[[], None]]:
         TimeRemainingColumn(),
         console=err,
         transient=True,
-        disable=not err.is_terminal,
+        disable=quiet or not err.is_terminal,
     ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda: progress.advance(task)
@@ -203,10 +239,11 @@ def calibrate_command(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write a policy TOML using the router.")
     ] = None,
-    prices: Prices = None,
+    prices: CalibratePrices = None,
     data_dir: DataDir = None,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Pick the router's thresholds on labelled data for a target; report retention and savings
     with bootstrap confidence intervals."""
@@ -227,20 +264,22 @@ def calibrate_command(
         raise InputError("calibrate: every dataset must have the same tiers")
     scores, quality, cost = [], [], []
     for dataset in loaded:
-        with progress_bar(len(dataset), f"scoring {dataset.name}") as tick:
+        with progress_bar(len(dataset), f"scoring {dataset.name}", quiet) as tick:
             scores.append(learned_scores(dataset, learned, tick))
         quality.append(dataset.scores)
         cost.append(cost_matrix(dataset, pricing))
     if resamples < 10:
         raise InputError("--resamples must be at least 10")
-    result = calibrate(
-        np.vstack(scores),
-        np.vstack(quality),
-        np.vstack(cost),
-        loaded[0].tiers,
-        goal,
-        resamples=resamples,
-    )
+    with progress_steps(quiet) as step:
+        step(f"choosing thresholds, {resamples} bootstrap resamples")
+        result = calibrate(
+            np.vstack(scores),
+            np.vstack(quality),
+            np.vstack(cost),
+            loaded[0].tiers,
+            goal,
+            resamples=resamples,
+        )
     if output is not None:
         write_policy(output, router, result.thresholds)
     if as_json:

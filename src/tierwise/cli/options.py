@@ -22,3 +22,21 @@ SinceOption = Annotated[
         "an ISO date or time (UTC unless it says), or 'all'."
     ),
 ]
+
+
+def existing_store(db: str | None) -> str | None:
+    """``db`` for a command that only reads the store: a SQLite file that does not exist is an
+    error (a mistyped path would otherwise read as an empty period), not a new empty store."""
+    import os
+
+    from tierwise.core.errors import InputError
+    from tierwise.ledger.store.paths import resolve
+
+    location = resolve(db, os.environ)
+    if location.path is not None and not location.path.exists():
+        if db:
+            raise InputError(f"--db {db}: no such database file ({location.path})")
+        raise InputError(
+            f"no decision store at {location.path} yet: tierwise serve records there (or give --db)"
+        )
+    return db

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from tierwise.cli.options import DbOption, SinceOption
+from tierwise.cli.options import DbOption, SinceOption, existing_store
 from tierwise.core.errors import InputError
 
 __all__ = ["report_command"]
@@ -63,7 +63,7 @@ def report_command(
     end = parse_since(until, now, option="--until") if until is not None else now
     _check_thresholds(alert_quality_drop, alert_escalation_rate, alert_overhead_ms)
     thresholds = AlertThresholds(alert_quality_drop, alert_escalation_rate, alert_overhead_ms)
-    with Store(db, environ=os.environ) as store:
+    with Store(existing_store(db), environ=os.environ) as store:
         report = build_report(store, since=start, until=end, by=by, thresholds=thresholds)
     data = report.as_json()
     if html is not None:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tierwise.cli.options import DbOption, SinceOption
+from tierwise.cli.options import DbOption, SinceOption, existing_store
 from tierwise.core.errors import InputError
 
 __all__ = ["review_command"]
@@ -56,7 +56,7 @@ def review_command(
     now = datetime.now(UTC)
     start = None if since.strip().lower() == "all" else parse_since(since, now)
     current = load_policy(policy)
-    with Store(db, environ=os.environ) as store:
+    with Store(existing_store(db), environ=os.environ) as store:
         review = build_review(store, current, since=start, until=now, criteria=criteria)
     if output is not None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -81,7 +82,9 @@ def route(
         typer.Option(
             "--batch",
             help="JSONL rows: id, prompt, optional system, task_type, domain, user_tier "
-            "('-' reads stdin).",
+            "('-' reads stdin). A line that cannot be routed (not JSON, not a valid row) gets "
+            "an {id, error} line in its place and the rest are still routed; the exit code is "
+            "then 1.",
         ),
     ],
     policy: PolicyOption = None,
@@ -90,7 +93,11 @@ def route(
         typer.Option("--router", help="Route with a learned router file; rows get a 'score'."),
     ] = None,
 ) -> None:
-    """Route every row of a JSONL file; write one JSON line per row to stdout."""
+    """Route every row of a JSONL file; write one JSON line per row to stdout.
+
+    One rule for every bad line (invalid JSON or an invalid row): an {"id", "error"} line in
+    its place, the other rows routed, exit code 1 at the end.
+    """
     if router_file is not None:
         from tierwise.learned.batch import LearnedBatch
 
@@ -99,9 +106,11 @@ def route(
         router = Router(policy_from(policy))
     failures = 0
     write = sys.stdout.write
-    for line_number, row in read_jsonl(batch):
+    for line_number, row in read_jsonl(batch, skip_invalid=True):
         row_id = row.get("id", line_number) if isinstance(row, dict) else line_number
         try:
+            if isinstance(row, InvalidLine):
+                raise row.error
             decision = router.decide(row_request(row, line_number))
         except TierwiseError as exc:
             failures += 1
@@ -123,7 +132,16 @@ def route(
         raise typer.Exit(1)
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+@dataclass(frozen=True)
+class InvalidLine:
+    """A line of a JSONL file that is not valid JSON (``read_jsonl(skip_invalid=True)``)."""
+
+    error: InputError
+
+
+def read_jsonl(path: Path, *, skip_invalid: bool = False) -> Iterator[tuple[int, Any]]:
+    """The parsed lines of ``path`` (blank lines skipped); an invalid line is an
+    ``InputError``, or with ``skip_invalid`` an ``InvalidLine`` in its place."""
     try:
         stream = sys.stdin if str(path) == "-" else path.open(encoding="utf-8")
     except OSError as exc:
@@ -133,9 +151,13 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
+                row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                error = InputError(f"{path}:{number}: not valid JSON ({exc.msg})")
+                if not skip_invalid:
+                    raise error from None
+                row = InvalidLine(error)
+            yield number, row
 
 
 def row_request(row: Any, line_number: int) -> RouteRequest:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
     from tierwise.budgets.guard import BudgetGuard
     from tierwise.core.policy import Policy
+    from tierwise.ledger.outcome import Outcome, OutcomeHook
     from tierwise.ledger.recorder import Recorder
     from tierwise.ledger.store import Store
     from tierwise.serving.metrics import ProxyMetrics
@@ -78,6 +80,8 @@ def serve_command(
     ] = True,
 ) -> None:
     """Run the routing proxy: point ANTHROPIC_BASE_URL at it and ask for model "auto"."""
+    from tierwise.serving.server import listen, serve
+
     try:
         app, settings, aliases, recorder = _build(
             host,
@@ -95,28 +99,72 @@ def serve_command(
     except TierwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
+    try:
+        sock = listen(settings.host, settings.port)  # a busy port fails before the banner
+    except TierwiseError as exc:
+        if recorder is not None:
+            recorder.close()
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
     mode = "server key, client keys required" if settings.server_key else "caller's own key"
+    base = f"http://{settings.host}:{settings.port}"
     print(
-        f"tierwise proxy on http://{settings.host}:{settings.port} -> "
+        f"tierwise proxy on {base} -> "
         f"{settings.upstream.base_url} (aliases: {', '.join(aliases)}; credentials: {mode})",
         file=sys.stderr,
     )
+    pages = f"dashboard: {base}/dashboard" + (f"; metrics: {base}/metrics" if metrics else "")
+    print(pages, file=sys.stderr)
     if settings.host not in LOOPBACK and settings.server_key is None:
         print(
             "note: listening beyond loopback; callers use their own Anthropic keys", file=sys.stderr
         )
     if recorder is not None:
         print(f"recording decisions to {recorder.store.display}", file=sys.stderr)
-    from tierwise.serving.server import serve
-
     try:
-        serve(app, settings.host, settings.port)
+        serve(app, settings.host, settings.port, sock=sock)
     finally:
+        sock.close()
         if recorder is not None:
             stats = recorder.close()
             waiting = recorder.spool.size().records
             spooled = f"; {waiting} waiting in {recorder.spool.directory}" if waiting else ""
             print(f"recorded {stats.recorded} decision(s){spooled}", file=sys.stderr)
+
+
+def failure_line(outcome: Outcome) -> str | None:
+    """One line for a request that failed or whose upstream failed on the way (a fallback), or
+    ``None``: the request id, what was asked, what went wrong; never a key or the prompt."""
+    failed = [a for a in outcome.attempts if a.error_type is not None or (a.status or 0) >= 400]
+    if outcome.status < 400 and outcome.error_type is None and not failed:
+        return None
+    asked = outcome.requested_model or "-"
+    head = f"request {outcome.request_id} {outcome.endpoint} model={asked}"
+    if outcome.caller:
+        head += f" caller={outcome.caller}"
+    tries = "; ".join(
+        f"{a.model}: {a.status if a.status is not None else 'no response'}"
+        + (f" {a.error_type}" if a.error_type else "")
+        + (f" after {a.retries} retries" if a.retries else "")
+        for a in outcome.attempts
+    )
+    if outcome.status >= 400 or outcome.error_type is not None:
+        what = f"failed: {outcome.status} {outcome.error_type or ''}".rstrip()
+    else:
+        what = f"served by {outcome.served_model} after upstream failures"
+    return f"{head} {what}" + (f" (upstream: {tries})" if tries else "")
+
+
+def _log_failures(hook: OutcomeHook) -> OutcomeHook:
+    """``hook``, and a line on stderr for every failed request (see ``failure_line``)."""
+
+    def logged(outcome: Outcome) -> None:
+        line = failure_line(outcome)
+        if line is not None:
+            print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+        hook(outcome)
+
+    return logged
 
 
 def _build(
@@ -156,7 +204,7 @@ def _build(
         print(f"warning: {warning}", file=sys.stderr)
     router = MessagesRouter(Router(policy))
     recorder = _recorder(db, policy, store_prompts=store_prompts) if record else None
-    hook = recorder.record if recorder is not None else ignore_outcome
+    hook = _log_failures(recorder.record if recorder is not None else ignore_outcome)
     prometheus = _metrics(recorder) if metrics else None
     store = recorder.store if recorder is not None else None
     shadow = _shadow(policy, store, settings.server_key)

@@ -6,14 +6,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from tierwise.cli.evaluate import DataDir, load_datasets, render
-from tierwise.core.errors import InputError
+from tierwise.cli.evaluate import DataDir, QuietOption, load_datasets, progress_steps, render
+from tierwise.core.errors import ConfigError, InputError
 from tierwise.core.tiers import Tier
 
 if TYPE_CHECKING:
@@ -63,8 +64,10 @@ def train_command(
     ] = None,
     data_dir: DataDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="With --cv: print JSON.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Train the learned router and write it as a JSON file."""
+    require_learn_extra()
     from tierwise.analysis.training.train import PRESETS, Example, examples_from_dataset, fit
 
     if c <= 0:
@@ -97,15 +100,42 @@ def train_command(
             f"text, {found.without_label} without an escalation or quality score)"
         )
     if cv is not None:
-        _cross_validate(loaded, cv, c, preset, prices, as_json)
+        with progress_steps(quiet) as step:
+            _cross_validate(loaded, cv, c, preset, prices, as_json, step)
     if output is not None:
-        router = fit(examples, sorted(ladder), preset=preset, c=c, trained={"datasets": names})
+        with progress_steps(quiet) as step:
+            router = fit(
+                examples,
+                sorted(ladder),
+                preset=preset,
+                c=c,
+                trained={"datasets": names},
+                progress=step,
+            )
         router.save(output)
         err.print(
             f"router written to {output} ({len(examples)} examples, "
             f"tiers {', '.join(t.value for t in router.tiers)}, "
             f"features {router.trained['features']})"
         )
+
+
+LEARN_MODULES = ("scipy.sparse", "sklearn.linear_model", "sklearn.preprocessing")
+
+
+def require_learn_extra() -> None:
+    """Every optional module training imports, checked before it starts: a missing one is one
+    line naming the extra, not a traceback half-way through."""
+    import importlib
+
+    for module in LEARN_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise ConfigError(
+                f"training a router needs {module.partition('.')[0]}, which is not installed: "
+                "pip install 'tierwise[learn]'"
+            ) from None
 
 
 def _cross_validate(
@@ -115,6 +145,7 @@ def _cross_validate(
     preset: Preset | None,
     prices: Path | None,
     as_json: bool,
+    step: Callable[[str], None],
 ) -> None:
     import numpy as np
 
@@ -126,7 +157,7 @@ def _cross_validate(
     pricing = load_policy(prices)
     results = []
     for dataset in datasets:
-        scores = cross_val_scores(dataset, folds=folds, c=c, preset=preset)
+        scores = cross_val_scores(dataset, folds=folds, c=c, preset=preset, progress=step)
         results.append(
             evaluate(
                 f"learned ({folds}-fold CV)",

@@ -8,6 +8,7 @@ load time, so a typo fails at start-up rather than on the first request.
 
 from __future__ import annotations
 
+import importlib.util
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -57,6 +58,20 @@ def load_policy(path: Path | str | None = None, *, catalog: Catalog | None = Non
         return _build(_default_data(), "default policy", catalog)
     path = Path(path)
     return _build(_file_data(path, ()), str(path), catalog)
+
+
+def default_policy_text() -> str:
+    """The shipped default policy file, as written (comments included)."""
+    return resources.files("tierwise.core").joinpath(DEFAULT_POLICY_NAME).read_text("utf-8")
+
+
+def resolved_data(path: Path | str) -> dict[str, Any]:
+    """A policy file's settings with everything it ``extends`` merged in (validated first, so
+    an invalid file is a ``PolicyError`` here too)."""
+    load_policy(path)
+    data = _file_data(Path(path), ())
+    data.pop("extends", None)
+    return data
 
 
 def _file_data(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
@@ -111,6 +126,7 @@ def _build(data: dict[str, Any], source: str, catalog: Catalog) -> Policy:
         config = PolicyConfig.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(f"{source}: {_first_error(exc)}") from None
+    _check_extras(config, source)
     models: dict[Tier, ModelSpec] = {}
     warnings: list[str] = []
     for tier in config.tiers.enabled:
@@ -129,6 +145,29 @@ def _build(data: dict[str, Any], source: str, catalog: Catalog) -> Policy:
         if note:
             warnings.append(f"{source}: tiers.{tier.value}: {note}")
     return Policy(config=config, source=source, models=models, warnings=tuple(warnings))
+
+
+# Validator kinds that need an optional extra: (the module it provides, the extra's name).
+EXTRA_FOR_VALIDATOR = {
+    "json_schema": ("jsonschema", "validators"),
+    "tool_args": ("jsonschema", "validators"),
+}
+
+
+def _check_extras(config: PolicyConfig, source: str) -> None:
+    """A policy whose checks need an extra that is not installed fails here, at load time
+    (``tierwise serve`` start-up), not as a 500 on every routed request."""
+    for task_type, specs in config.escalation.validators.items():
+        for spec in specs:
+            needed = EXTRA_FOR_VALIDATOR.get(spec.kind)
+            if needed is None:
+                continue
+            module, extra = needed
+            if importlib.util.find_spec(module) is None:
+                raise PolicyError(
+                    f"{source}: escalation.validators.{task_type}: a {spec.kind} check needs "
+                    f"{module}, which is not installed: pip install 'tierwise[{extra}]'"
+                )
 
 
 def _first_error(exc: ValidationError) -> str:

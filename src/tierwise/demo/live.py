@@ -4,8 +4,9 @@ Without an upstream URL it starts tierwise's fake Anthropic server, so no key an
 needed; with ``upstream_url="https://api.anthropic.com"`` and a key it runs against the real API.
 Every fourth request streams, so both paths of the proxy are exercised.
 
-The demo's decisions are recorded like the proxy's (``record=True``, into the default store or
-``db``), so ``tierwise report`` afterwards shows what it saved.
+The demo's decisions are recorded like the proxy's (``record=True``), but into a store of their
+own (``demo.db`` beside the default store, or ``db``), so synthetic requests never mix with
+real traffic; ``tierwise report --db`` on that file shows what the demo saved.
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ if TYPE_CHECKING:
 
 DEMO_MAX_TOKENS = 512
 STREAM_EVERY = 4
+DEMO_DB_FILE = "demo.db"  # the demo's own store, beside the default tierwise.db
+
+
+def demo_db() -> str:
+    """The demo's default store: ``demo.db`` in the data directory, apart from ``serve``'s."""
+    from tierwise.ledger.store.paths import data_dir
+
+    return str(data_dir() / DEMO_DB_FILE)
+
+
+class DemoRequestError(TierwiseError):
+    """A demo request failed: what failed and why, in one line."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +80,10 @@ def run_live_demo(
 ) -> LiveDemo:
     """Start the proxy (and the fake upstream unless a URL is given) and send the workload.
 
-    With ``record`` the outcomes are also written to the decision store ``db`` (default:
-    ``TIERWISE_DATABASE_URL``, else the per-user SQLite file); ``StoreError`` for a URL that
-    cannot be used.
+    With ``record`` the outcomes are also written to the decision store ``db`` (default: the
+    demo's own ``demo.db``, never the store real traffic uses); ``StoreError`` for a URL that
+    cannot be used. A request the upstream does not answer stops the demo with
+    ``DemoRequestError`` (an unreachable upstream would fail every one of them).
     """
     try:
         import anthropic
@@ -80,7 +94,7 @@ def run_live_demo(
     from tierwise.serving import ProxyServer, ProxySettings, create_app
     from tierwise.serving.upstream import UpstreamConfig
 
-    recorder = _recorder(policy, db) if record else None
+    recorder = _recorder(policy, db if db is not None else demo_db()) if record else None
     recorded = _Recorded(recorder)
     outcomes: list[tuple[DemoTask, Outcome]] = []
     try:
@@ -93,8 +107,15 @@ def run_live_demo(
                     base_url=proxy.url, api_key=api_key or "demo-key-not-secret", max_retries=0
                 ) as client,
             ):
-                for index, task in enumerate(load_workload()):
-                    _send(client, task, stream=index % STREAM_EVERY == STREAM_EVERY - 1)
+                workload = load_workload()
+                for index, task in enumerate(workload):
+                    try:
+                        _send(client, task, stream=index % STREAM_EVERY == STREAM_EVERY - 1)
+                    except anthropic.APIError as exc:
+                        where = upstream_url or "the fake upstream"
+                        raise DemoRequestError(
+                            _failure(exc, f"request {index + 1} of {len(workload)}", where)
+                        ) from None
                     outcome = recorded.wait_for(index)
                     if outcome is not None:
                         outcomes.append((task, outcome))
@@ -106,6 +127,20 @@ def run_live_demo(
         store=recorder.store.display if recorder is not None else None,
         recorded=stats.recorded - stats.dropped if stats is not None else 0,
     )
+
+
+def _failure(exc: Exception, what: str, upstream: str) -> str:
+    """One line for a request the SDK saw fail through the proxy."""
+    status = getattr(exc, "status_code", None)
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    detail = str(message or getattr(exc, "message", "") or exc).splitlines()[0][:200]
+    if status in (502, 504):
+        return f"demo: {what} failed: the upstream {upstream} is unreachable ({status}: {detail})"
+    if status is None:
+        return f"demo: {what} failed: the proxy did not answer ({detail})"
+    return f"demo: {what} failed: {upstream} answered {status}: {detail}"
 
 
 def _recorder(policy: Policy, db: str | None) -> Recorder:

@@ -7,12 +7,16 @@ and a single loop is plenty for a proxy that spends its time waiting on the upst
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 import signal
+import socket
 
 import uvicorn
 from starlette.types import ASGIApp
 
+from tierwise.core.errors import TierwiseError
 from tierwise.serving.defaults import DEFAULT_HOST
 from tierwise.serving.http_protocol import AnthropicShapedHttpProtocol
 from tierwise.serving.threaded_server import BackgroundServer
@@ -37,6 +41,39 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
+class BindError(TierwiseError):
+    """The address to listen on cannot be used (a busy port, an address not on this host)."""
+
+
+BACKLOG = 2048  # uvicorn's default
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, bound before anything else starts, so a busy
+    port is one clear ``BindError`` rather than a log after the start-up banner."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise BindError(
+                f"port {port} on {host} is already in use (another tierwise serve?); "
+                "stop it or choose another with --port"
+            ) from None
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(
     app: ASGIApp,
     host: str,
@@ -44,31 +81,36 @@ def serve(
     *,
     log_level: str = "info",
     grace_seconds: float = DEFAULT_GRACE_SECONDS,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM, then stop the same way for both: stop accepting,
-    let requests in flight finish (at most ``grace_seconds``), and return normally.
+    """Serve ``app`` on ``sock`` if given (see ``listen``), else on a socket bound to
+    ``host:port`` now, until SIGINT or SIGTERM; both stop the same way: stop accepting, let
+    requests in flight finish (at most ``grace_seconds``), and return normally.
 
     uvicorn drains on either signal and then re-raises the signal it caught. Re-raised SIGINT is
-    a ``KeyboardInterrupt`` the caller unwinds from (flushing the recorder); re-raised SIGTERM
+    a ``KeyboardInterrupt``, caught here, so the caller flushes the recorder; re-raised SIGTERM
     would kill the process on the spot, losing the records still queued. So while serving,
     SIGTERM (what systemd, ``docker stop`` and Kubernetes send) gets SIGINT's handler.
     """
     tune_garbage_collector()
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        workers=1,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        http=AnthropicShapedHttpProtocol,
+        ws="none",
+        server_header=False,
+        timeout_graceful_shutdown=max(1, round(grace_seconds)),
+    )
+    server = uvicorn.Server(config)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            workers=1,
-            log_level=log_level,
-            access_log=False,
-            lifespan="on",
-            http=AnthropicShapedHttpProtocol,
-            ws="none",
-            server_header=False,
-            timeout_graceful_shutdown=max(1, round(grace_seconds)),
-        )
+        with contextlib.suppress(KeyboardInterrupt):  # the re-raised signal, or a second one
+            server.run(sockets=[sock if sock is not None else listen(host, port)])
     finally:
         signal.signal(signal.SIGTERM, previous)
 

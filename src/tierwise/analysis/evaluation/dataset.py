@@ -97,6 +97,8 @@ def resolve_dataset(name_or_path: str, directory: Path | None = None) -> Path:
 def load_dataset(path: Path | str) -> Dataset:
     """Read ``NAME.jsonl`` and its ``NAME.meta.json``; ``InputError`` names what is wrong."""
     path = Path(path)
+    if not path.is_file():  # the data file first: its meta file is only looked for beside it
+        raise InputError(f"dataset {path}: no such file")
     meta_path = path.with_name(path.name.removesuffix(".jsonl") + ".meta.json")
     model_tiers = _model_tiers(meta_path)
     tiers = tuple(sorted(set(model_tiers.values())))

@@ -43,6 +43,11 @@ __all__ = ["Basis", "Replayed", "Replayer", "Skipped"]
 
 Basis = Literal["prompt", "inputs"]
 _FEATURES = "tierwise.replay.features"  # RouteRequest.metadata key of the recorded features
+NEEDS_TEXT = (
+    "the new policy's learned router scores the prompt text, which was not kept "
+    "(serve --store-prompts keeps it): not re-decided, left out of the figures"
+)
+_TEXT_STRATEGIES = ("learned",)  # strategies that read the text itself, not its features
 _CLASSIFIER = "classifier"
 
 
@@ -181,6 +186,8 @@ class Replayer:
         except InputError as exc:
             return Replayed(record, basis, None, None, None, str(exc), None, refused=str(exc))
         routed = self._classified(record, routed, notes)
+        if basis == "inputs" and _decided_by(routed) in _TEXT_STRATEGIES:
+            return Skipped(record, NEEDS_TEXT)  # it would have scored the placeholder text
         if record.status < 400 and routed.conversation_key:
             self.router.record_served(routed, _served(record, routed))
         decision = routed.decision
@@ -242,6 +249,13 @@ class Replayer:
             notes.append("the classifier would be asked; no recorded grade: local decision kept")
             return routed
         return reroute(self.router, routed, verdict)
+
+
+def _decided_by(routed: Routed) -> str | None:
+    """The strategy whose verdict set the tier (the first decide in policy order)."""
+    if routed.decision is None:
+        return None
+    return next((v.strategy for v in routed.decision.trace if v.action is Action.DECIDE), None)
 
 
 def _stand_in_body(record: DecisionRecord, inputs: RoutingInputs | None) -> dict[str, Any]:

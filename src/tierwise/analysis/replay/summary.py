@@ -15,7 +15,7 @@ counted as such, never guessed.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -284,8 +284,10 @@ def summarise(
     since: datetime | None = None,
     until: datetime | None = None,
     known: Iterable[Policy] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReplayReport:
-    """Replay ``records`` (oldest first) with ``policy`` and summarise what would change."""
+    """Replay ``records`` (oldest first) with ``policy`` and summarise what would change;
+    ``progress(done, total)`` is called after each record."""
     replayer = Replayer(policy, known=known)
     report = ReplayReport(
         policy=policy.source,
@@ -294,10 +296,12 @@ def summarise(
         until=until or datetime.now(UTC),
     )
     evidence = Evidence.of(records)
-    for item in replayer.replay(records):
+    for done, item in enumerate(replayer.replay(records), start=1):
         report.add(item)
         if isinstance(item, Replayed):
             report.add_expectations(item, evidence)
+        if progress is not None:
+            progress(done, len(records))
     return report
 
 
@@ -308,6 +312,7 @@ def replay_store(
     since: datetime | None = None,
     until: datetime | None = None,
     known: Iterable[Policy] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReplayReport:
     """Replay the store's records with ``since <= time < until``. A store with nothing
     recorded replays as empty; one recorded by an older tierwise must be migrated first."""
@@ -319,7 +324,7 @@ def replay_store(
             f"{', '.join(status.pending)}): run tierwise db migrate"
         )
     records = store.records(since=since, until=until) if not status.pending else []
-    return summarise(records, policy, since=since, until=until, known=known)
+    return summarise(records, policy, since=since, until=until, known=known, progress=progress)
 
 
 def escalated(record: DecisionRecord) -> bool:

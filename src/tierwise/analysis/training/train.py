@@ -21,7 +21,7 @@ liblinear solver, which is fast on sparse hashed features.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -229,16 +229,25 @@ def fit(
     c: float = DEFAULT_C,
     trained: dict[str, Any] | None = None,
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> LearnedRouter:
     """Fit a head per tier of ``tiers``; without ``preset``, the preset that cross-validates
-    best on ``examples`` is used."""
+    best on ``examples`` is used. ``progress`` is told each step as it starts."""
+    step = progress or _silent
     ladder = _ladder(examples, tiers)
     everything = np.arange(len(examples), dtype=np.intp)
+    step(f"features of {len(examples)} examples")
     blocks = {name: Blocks.build(examples, p) for name, p in _candidates(preset).items()}
+    step("choosing the feature preset (cross-validation)")
     name = _select(blocks, everything, examples, ladder, c, seed)
+    step(f"fitting {len(ladder)} heads ({name})")
     result = _train(blocks[name], everything, examples, ladder, c)
     info = {"rows": len(examples), "c": c, "features": name, **(trained or {})}
     return LearnedRouter(blocks[name].spec, ladder, result.heads, result.idf, info)
+
+
+def _silent(step: str) -> None:
+    """No progress report."""
 
 
 def _candidates(preset: Preset | None) -> dict[str, Preset]:
@@ -295,16 +304,20 @@ def cross_val_scores(
     seed: int = 0,
     preset: Preset | None = None,
     c: float = DEFAULT_C,
+    progress: Callable[[str], None] | None = None,
 ) -> Floats:
     """Out-of-fold rung scores, (n, rungs): each row scored by a model that never saw it, with
-    the feature preset chosen by cross-validation inside that model's training rows."""
+    the feature preset chosen by cross-validation inside that model's training rows.
+    ``progress`` is told each fold as it starts."""
+    step = progress or _silent
     if folds < 2 or folds > len(dataset):
         raise InputError(f"--cv must be between 2 and the number of rows, got {folds}")
     examples = examples_from_dataset(dataset)
     ladder = _ladder(examples, dataset.tiers)
     blocks = {name: Blocks.build(examples, p) for name, p in _candidates(preset).items()}
     probabilities = np.zeros((len(examples), len(ladder)))
-    for train, test in _folds(len(examples), folds, seed):
+    for fold, (train, test) in enumerate(_folds(len(examples), folds, seed), start=1):
+        step(f"{dataset.name}: fold {fold} of {folds}")
         name = _select(blocks, train, examples, ladder, c, seed)
         fitted = _train(blocks[name], train, examples, ladder, c)
         probabilities[test] = _probabilities(blocks[name], test, fitted)
