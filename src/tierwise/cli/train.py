@@ -211,7 +211,7 @@ def _cross_validate(
                 cost_matrix(dataset, pricing),
                 dataset=dataset.name,
                 tiers=dataset.tiers,
-                models=tier_models(pricing, dataset.tiers),
+                models=tier_models(pricing, dataset.tiers, dataset),
             )
         )
     if as_json:
