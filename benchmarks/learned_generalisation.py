@@ -72,10 +72,8 @@ def cross(datasets: dict[str, Dataset]) -> None:
         tfidf = pair_apgr(TfidfBaseline(train).scores(target), target)
         rng = np.random.default_rng(0)
         rand = np.mean([pair_apgr(rng.random((len(target), 1)), target) for _ in range(10)])
-        print(
-            f"  {test:<9} {learned:8.3f} {tfidf:8.3f} {rand:8.3f}  (learned: {router.trained['features']}, C {router.trained['c']})",
-            flush=True,
-        )
+        chosen = f"{router.trained['features']}, C {router.trained['c']}"
+        print(f"  {test:<9} {learned:8.3f} {tfidf:8.3f} {rand:8.3f}  ({chosen})", flush=True)
 
 
 def main() -> None:
