@@ -74,9 +74,18 @@ def test_train_cv_then_eval_and_calibrate_the_router(data: Path) -> None:
     )
     assert result["met"]
     assert result["retention"]["value"] >= 0.95
+    assert result["rows"] == 18  # the 72 rows train fitted are left out; its held-out 18 stay
     loaded = load_policy(policy)
     assert "learned" in loaded.config.strategies
     assert set(loaded.config.learned.thresholds) == {"haiku"}
+    assert Path(loaded.config.learned.router or "").is_absolute()  # works from any folder
+    refused = runner.invoke(
+        app, ["calibrate", "toy2", "--router", str(router), "--target", "retention=0.9",
+              "--allow-train-rows", "--json"]
+    )  # fmt: skip
+    assert refused.exit_code == 0
+    assert "trained on" in refused.stderr
+    assert json.loads(refused.stdout)["rows"] == 90
 
 
 def test_route_batch_with_router_writes_tier_model_and_score(data: Path) -> None:

@@ -78,8 +78,10 @@ def test_savings_at_retention_takes_the_cheapest_point_that_keeps_quality() -> N
     points = [
         (p.quality, p.cost) for p in operating_points(np.array([[0.9], [0.1]]), quality, cost)
     ]
-    # shares 0, .5, 1 → quality .5, 1, 1 and cost 2, 4, 6: 100 % retention at cost 4 of 6
-    assert savings_at_retention(points, quality, cost, 0.99) == pytest.approx(1 / 3)
+    # shares 0, .5, 1 → quality .5, 1, 1 and cost 2, 4, 6: 100 % retention at cost 4 of 6;
+    # 99 % by mixing the first two points at random: cost 2 + 0.98 × 2 = 3.96 of 6
+    assert savings_at_retention(points, quality, cost, 1.0) == pytest.approx(1 / 3)
+    assert savings_at_retention(points, quality, cost, 0.99) == pytest.approx(1 - 3.96 / 6)
     assert savings_at_retention(points, quality, cost, 0.5) == pytest.approx(2 / 3)
     assert savings_at_retention([(0.1, 1.0)], quality, cost, 0.95) is None
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from tierwise.analysis.evaluation.dataset import Dataset
     from tierwise.analysis.evaluation.report import Evaluation
     from tierwise.core.tiers import Tier
+    from tierwise.learned.fingerprint import Fingerprints
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -162,7 +163,12 @@ def eval_command(
             if learned is not None:
                 scores = learned_scores(dataset, learned, tick)
                 name = f"learned ({router.name if router else ''})"
-                cuts = np.array([wanted.get(t.value, 0.5) for t in dataset.tiers[:-1]])
+                cuts = np.array(
+                    [
+                        wanted.get(t.value, learned.thresholds.get(t, 0.5))
+                        for t in dataset.tiers[:-1]
+                    ]
+                )
             else:
                 scores = choices_scores(policy_choices(dataset, rule_policy, tick), rungs)
                 name = f"policy ({rule_policy.config.name})"
@@ -176,7 +182,7 @@ def eval_command(
                 cost,
                 dataset=dataset.name,
                 tiers=dataset.tiers,
-                models=tier_models(pricing, dataset.tiers),
+                models=tier_models(pricing, dataset.tiers, dataset),
             )
         )
     if plot is not None:
@@ -242,11 +248,25 @@ def calibrate_command(
     prices: CalibratePrices = None,
     data_dir: DataDir = None,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 200,
+    allow_train_rows: Annotated[
+        bool,
+        typer.Option(
+            "--allow-train-rows",
+            help="Keep rows the router was trained on (in-sample: the figures will flatter it).",
+        ),
+    ] = False,
+    point_estimate: Annotated[
+        bool,
+        typer.Option(
+            "--point-estimate",
+            help="Meet a retention target on the estimate, not its 95% lower confidence bound.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Pick the router's thresholds on labelled data for a target; report retention and savings
-    with bootstrap confidence intervals."""
+    with bootstrap confidence intervals. Rows the router was trained on are left out."""
     import numpy as np
 
     from tierwise.analysis.evaluation.calibrate import Target, calibrate
@@ -262,6 +282,7 @@ def calibrate_command(
     ladders = {d.tiers for d in loaded}
     if len(ladders) != 1:
         raise InputError("calibrate: every dataset must have the same tiers")
+    loaded = _unseen_rows(loaded, learned.fingerprints, allow_train_rows)
     scores, quality, cost = [], [], []
     for dataset in loaded:
         with progress_bar(len(dataset), f"scoring {dataset.name}", quiet) as tick:
@@ -279,6 +300,7 @@ def calibrate_command(
             loaded[0].tiers,
             goal,
             resamples=resamples,
+            conservative=not point_estimate,
         )
     if output is not None:
         write_policy(output, router, result.thresholds)
@@ -291,7 +313,12 @@ def calibrate_command(
             "the closest are shown"
         )
     shown = ", ".join(f"{t.value} {v:.4f}" for t, v in result.thresholds.items())
-    out.print(f"thresholds: {shown}")
+    out.print(f"thresholds: {shown} (calibrated on {result.rows} rows)")
+    if goal.kind == "retention" and not point_estimate:
+        out.print(
+            f"retention lower bound (one-sided 95%): {result.retention_lower_bound:.1%}, "
+            f"the figure held to the target {goal.value:.0%}"
+        )
     for label, interval in (
         ("retention", result.retention),
         ("savings", result.savings),
@@ -305,8 +332,43 @@ def calibrate_command(
         out.print(f"policy written to {output}")
 
 
+def _unseen_rows(loaded: list[Dataset], prints: Fingerprints, allow: bool) -> list[Dataset]:
+    """The datasets without the rows whose fingerprints the router holds (it was fitted on
+    them); with ``allow``, all rows and a loud warning. Says how many rows it excluded."""
+    import numpy as np
+
+    from tierwise.learned.fingerprint import seen
+
+    kept: list[Dataset] = []
+    for dataset in loaded:
+        mask = seen(prints, (row.prompt for row in dataset.rows))
+        count = int(mask.sum())
+        if count and allow:
+            err.print(
+                f"[bold red]warning:[/bold red] {dataset.name}: {count} of {len(dataset)} rows "
+                "are rows the router was trained on; calibrating on them is in-sample and the "
+                "retention claimed will not hold on new prompts"
+            )
+            kept.append(dataset)
+            continue
+        if count:
+            err.print(
+                f"{dataset.name}: excluded {count} of {len(dataset)} rows the router was "
+                "trained on (--allow-train-rows keeps them)"
+            )
+        if count == len(dataset):
+            raise InputError(
+                f"{dataset.name}: every row was used to train the router: calibrate on rows it "
+                "never saw (or pass --allow-train-rows to calibrate in-sample)"
+            )
+        kept.append(dataset.subset(np.nonzero(~mask)[0]))
+    return kept
+
+
 def write_policy(path: Path, router: Path, thresholds: dict[Tier, float]) -> None:
-    """A policy that extends the default and lets the learned router decide."""
+    """A policy that extends the default and lets the learned router decide. The router path
+    is written absolute: the loader opens ``learned.router`` as given, from whatever folder the
+    process runs in, so a relative path would break when run elsewhere."""
     lines = [
         "# Written by tierwise calibrate: the learned router decides unless the caller names a",
         "# task type or domain; user-tier bounds and context-size floors still apply.",
@@ -314,7 +376,7 @@ def write_policy(path: Path, router: Path, thresholds: dict[Tier, float]) -> Non
         'strategies = ["task_type", "domain", "learned", "user_tier", "context_size", "default"]',
         "",
         "[learned]",
-        f"router = {json.dumps(str(router))}",
+        f"router = {json.dumps(str(router.resolve()))}",
         "thresholds = { " + ", ".join(f"{t.value} = {v:.6f}" for t, v in thresholds.items()) + " }",
         "",
     ]

@@ -19,7 +19,9 @@ from tierwise.core.tiers import Tier
 
 if TYPE_CHECKING:
     from tierwise.analysis.evaluation.dataset import Dataset
+    from tierwise.analysis.training.holdout import Holdout
     from tierwise.analysis.training.train import Preset
+    from tierwise.learned.model import LearnedRouter
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -37,7 +39,22 @@ def train_command(
         int | None,
         typer.Option("--cv", help="Also print K-fold cross-validated metrics (e.g. --cv 5)."),
     ] = None,
-    c: Annotated[float, typer.Option("--c", help="Inverse regularisation strength.")] = 1.0,
+    c: Annotated[
+        float | None,
+        typer.Option(
+            "--c", help="Inverse regularisation strength (default: chosen by validation)."
+        ),
+    ] = None,
+    target: Annotated[
+        float,
+        typer.Option("--target", help="Retention the shipped default thresholds must hold."),
+    ] = 0.95,
+    holdout: Annotated[
+        float,
+        typer.Option(
+            "--holdout", help="Share of each dataset held out to calibrate on (never fitted)."
+        ),
+    ] = 0.2,
     features: Annotated[
         str,
         typer.Option(
@@ -68,10 +85,15 @@ def train_command(
 ) -> None:
     """Train the learned router and write it as a JSON file."""
     require_learn_extra()
-    from tierwise.analysis.training.train import PRESETS, Example, examples_from_dataset, fit
+    from tierwise.analysis.training.holdout import train_with_holdout
+    from tierwise.analysis.training.train import C_GRID, PRESETS, Example, examples_from_dataset
 
-    if c <= 0:
+    if c is not None and c <= 0:
         raise InputError("--c must be more than 0")
+    if not 0.5 <= target <= 1:
+        raise InputError("--target must be a retention between 0.5 and 1")
+    if not 0 <= holdout < 1:
+        raise InputError("--holdout must be a share in [0, 1)")
     if features != "auto" and features not in PRESETS:
         raise InputError(f"--features must be auto, {' or '.join(PRESETS)}; got {features!r}")
     preset = PRESETS.get(features)
@@ -80,11 +102,13 @@ def train_command(
     if output is None and cv is None:
         raise InputError("give -o FILE to write the router (or --cv K to only measure it)")
     examples: list[Example] = []
+    groups: list[str] = []
     ladder: set[Tier] = set()
     names: list[str] = []
     loaded = load_datasets(datasets or [], data_dir)
     for dataset in loaded:
         examples.extend(examples_from_dataset(dataset))
+        groups.extend([dataset.name] * len(dataset))
         ladder.update(dataset.tiers)
         names.append(dataset.name)
     if from_logs:
@@ -93,31 +117,76 @@ def train_command(
         log_ladder = tuple(sorted({Tier.parse(t) for t in tiers.split(",") if t.strip()}))
         found = load_log_examples(db, log_ladder)
         examples.extend(found.examples)
+        groups.extend(["logs"] * len(found.examples))
         ladder.update(log_ladder)
         names.append("logs")
         err.print(
             f"logs: {len(found.examples)} usable records ({found.without_prompt} without prompt "
             f"text, {found.without_label} without an escalation or quality score)"
         )
+    cs = C_GRID if c is None else (c,)
     if cv is not None:
         with progress_steps(quiet) as step:
-            _cross_validate(loaded, cv, c, preset, prices, as_json, step)
+            _cross_validate(loaded, cv, cs, preset, prices, as_json, step)
     if output is not None:
         with progress_steps(quiet) as step:
-            router = fit(
+            step(f"fitting on {len(examples)} examples, holding out {holdout:.0%} to calibrate")
+            router, report = train_with_holdout(
                 examples,
+                groups,
                 sorted(ladder),
+                target=target,
+                share=holdout,
                 preset=preset,
-                c=c,
+                c=cs,
+                prices=_tier_prices(prices, sorted(ladder)),
                 trained={"datasets": names},
-                progress=step,
             )
         router.save(output)
+        _report(output, router, report, target)
+
+
+def _tier_prices(prices: Path | None, ladder: list[Tier]) -> list[float]:
+    """Each tier's output price (USD per million tokens) from the policy's tier models: what
+    the default operating point minimises among thresholds that keep the target."""
+    from tierwise.analysis.evaluation.costs import tier_models
+    from tierwise.core.catalog import default_catalog
+    from tierwise.core.policy import load_policy
+
+    catalog = default_catalog()
+    models = tier_models(load_policy(prices), tuple(ladder))
+    return [float(catalog.get(models[t]).prices.output or 1.0) for t in ladder]
+
+
+def _report(output: Path, router: LearnedRouter, report: Holdout, target: float) -> None:
+    """What was fitted, the train/held-out gap, the shipped operating point, the file size."""
+    err.print(
+        f"router written to {output} ({output.stat().st_size / 1e6:.2f} MB; fitted on "
+        f"{report.fit_rows} rows, {report.calibration_rows} held out; tiers "
+        f"{', '.join(t.value for t in router.tiers)}; features {router.trained['features']}, "
+        f"C {router.trained['c']})"
+    )
+    fitted, held = report.apgr_fitted, report.apgr_held_out
+    if fitted is not None and held is not None:
         err.print(
-            f"router written to {output} ({len(examples)} examples, "
-            f"tiers {', '.join(t.value for t in router.tiers)}, "
-            f"features {router.trained['features']})"
+            f"APGR on fitted rows {fitted:.3f}, on held-out rows {held:.3f} "
+            f"(gap {fitted - held:+.3f}: the fitted figure is memorisation, not skill)"
         )
+    cal = report.calibration
+    if cal is None:
+        err.print(
+            "[yellow]warning:[/yellow] too few held-out rows with every tier's score: no default "
+            "thresholds shipped (0.5 applies); run tierwise calibrate on rows it never saw"
+        )
+        return
+    shown = ", ".join(f"{t.value} {v:.4f}" for t, v in cal.thresholds.items())
+    r = cal.retention
+    err.print(
+        f"default thresholds {shown}: on {cal.rows} held-out rows retention {r.value:.1%} "
+        f"(95% CI {r.low:.1%} – {r.high:.1%}; lower bound {cal.retention_lower_bound:.1%} vs "
+        f"target {target:.0%}), top-tier share {cal.top_share.value:.1%}"
+        + ("" if cal.met else " [yellow](target not reachable below always-top)[/yellow]")
+    )
 
 
 LEARN_MODULES = ("scipy.sparse", "sklearn.linear_model", "sklearn.preprocessing")
@@ -141,7 +210,7 @@ def require_learn_extra() -> None:
 def _cross_validate(
     datasets: list[Dataset],
     folds: int,
-    c: float,
+    c: tuple[float, ...],
     preset: Preset | None,
     prices: Path | None,
     as_json: bool,
@@ -167,7 +236,7 @@ def _cross_validate(
                 cost_matrix(dataset, pricing),
                 dataset=dataset.name,
                 tiers=dataset.tiers,
-                models=tier_models(pricing, dataset.tiers),
+                models=tier_models(pricing, dataset.tiers, dataset),
             )
         )
     if as_json:

@@ -13,7 +13,7 @@ from the file: no pickle.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tierwise.core.errors import InputError
 from tierwise.core.tiers import Tier
 from tierwise.learned.features import FeatureSpec, featurize
+from tierwise.learned.fingerprint import Fingerprints, decode, encode
 from tierwise.learned.signals import SIGNALS
 
 FORMAT = "tierwise-learned-router"
@@ -72,8 +73,10 @@ class FeaturesFile(_Strict):
 
 
 class IdfFile(_Sparse):
-    default: FiniteFloat = Field(gt=0)
-    values: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]]
+    """Per-bucket word weights: idf, and 0 for buckets too rare in training to trust."""
+
+    default: FiniteFloat = Field(ge=0)
+    values: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]]
 
 
 class HeadFile(_Sparse):
@@ -90,9 +93,19 @@ class RouterFile(_Strict):
     tiers: list[Tier] = Field(min_length=2)
     heads: list[HeadFile]
     trained: dict[str, Any] = Field(default_factory=dict)
+    # the default operating point, calibrated by ``train`` on rows it did not fit
+    thresholds: dict[Tier, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    fingerprints: str = ""  # base64 uint32 hashes of the training prompts (``fingerprint.py``)
 
     @model_validator(mode="after")
     def _shapes(self) -> RouterFile:
+        try:
+            decode(self.fingerprints)
+        except ValueError as exc:
+            raise ValueError(f"fingerprints: {exc}") from None
+        unknown = [t.value for t in self.thresholds if t not in self.tiers[:-1]]
+        if unknown:
+            raise ValueError(f"thresholds: {', '.join(unknown)} is not a rung of this router")
         if list(self.tiers) != sorted(set(self.tiers)):
             raise ValueError("tiers must be distinct and listed cheapest first")
         if [h.tier for h in self.heads] != list(self.tiers):
@@ -139,6 +152,8 @@ class LearnedRouter:
     heads: Heads
     idf: npt.NDArray[np.float64] | None
     trained: dict[str, Any]
+    thresholds: dict[Tier, float] = field(default_factory=dict)  # default operating point
+    fingerprints: Fingerprints = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))
 
     @property
     def rungs(self) -> tuple[Rung, ...]:
@@ -159,14 +174,15 @@ class LearnedRouter:
         return tuple(float(s) for s in rung_scores(self.probabilities(text, category)[None, :])[0])
 
     def choose(self, scores: tuple[float, ...], thresholds: dict[Tier, float]) -> Tier:
-        """The cheapest tier whose rung score is under its threshold (default 0.5), else the top."""
+        """The cheapest tier whose rung score is under its threshold (``thresholds``, else the
+        router's calibrated default, else 0.5), else the top."""
         for rung, score in zip(self.rungs, scores, strict=True):
-            if score < thresholds.get(rung.tier, 0.5):
+            if score < thresholds.get(rung.tier, self.thresholds.get(rung.tier, 0.5)):
                 return rung.tier
         return self.tiers[-1]
 
     def to_json(self) -> str:
-        """The file form (weights rounded to 6 significant digits; zeros left out)."""
+        """The file form (weights rounded to 5 significant digits; zeros left out)."""
         heads = []
         for k, tier in enumerate(self.tiers):
             row = self.heads.weights[k]
@@ -182,7 +198,8 @@ class LearnedRouter:
             )
         idf = None
         if self.idf is not None:
-            default = float(self.idf.max())
+            values, counts = np.unique(self.idf, return_counts=True)
+            default = float(values[np.argmax(counts)])  # the commonest value: 0 or the max idf
             special = np.nonzero(self.idf != default)[0]
             idf = {
                 "default": _round(default),
@@ -206,6 +223,8 @@ class LearnedRouter:
             "tiers": [t.value for t in self.tiers],
             "heads": heads,
             "trained": self.trained,
+            "thresholds": {t.value: _round(v) for t, v in self.thresholds.items()},
+            "fingerprints": encode(self.fingerprints),
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -292,8 +311,16 @@ def parse_router(raw: str, source: str = "router") -> LearnedRouter:
             len(parsed.heads), len(f.signals)
         ),
     )
-    return LearnedRouter(spec, tuple(parsed.tiers), heads, idf, dict(parsed.trained))
+    return LearnedRouter(
+        spec,
+        tuple(parsed.tiers),
+        heads,
+        idf,
+        dict(parsed.trained),
+        dict(parsed.thresholds),
+        decode(parsed.fingerprints),
+    )
 
 
 def _round(value: float) -> float:
-    return float(f"{float(value):.6g}")
+    return float(f"{float(value):.5g}")

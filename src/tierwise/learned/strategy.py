@@ -53,7 +53,8 @@ class LearnedStrategy:
         """Load the configured router file (cached per path)."""
         if not config.router:
             raise ValueError("learned.router is not set")
-        return cls(_load(config.router), dict(config.thresholds))
+        router = _load(config.router)
+        return cls(router, {**router.thresholds, **config.thresholds})
 
     def evaluate(self, request: RouteRequest, features: PromptFeatures, so_far: SoFar) -> Verdict:
         scores = self.router.scores(request.text, category_of(request))

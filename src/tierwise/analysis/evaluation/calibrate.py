@@ -6,6 +6,11 @@ Targets: ``retention=0.95`` (the cheapest thresholds that keep 95 % of the top t
 ``budget=USD`` (the best quality at most that many dollars per 1,000 prompts). The expected
 retention and savings come with bootstrap confidence intervals: the rows are resampled with
 replacement and the chosen thresholds re-scored on every resample.
+
+A retention target is met *conservatively* by default: the cheapest thresholds whose one-sided
+95 % lower confidence bound of retention (delta method on the ratio of means) reaches the
+target, not merely the point estimate. Chosen on the point estimate, half the time the target
+is missed on new rows of the same kind; the bound buys a margin that shrinks as rows grow.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tierwise.analysis.evaluation.metrics import Floats, Operating, choose, operating_points
+from tierwise.analysis.evaluation.metrics import Floats, Ints, Operating, choose, operating_points
 from tierwise.core.errors import InputError
 from tierwise.core.tiers import Tier
 
 TARGET_KINDS = ("retention", "max-top-share", "budget")
+LOWER_BOUND_Z = 1.645  # one-sided 95 %
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +80,16 @@ class Calibration:
     top_share: Interval
     usd_per_1000: float
     met: bool  # False: no thresholds reach the target on this data; the closest are given
+    rows: int = 0
+    retention_lower_bound: float = 0.0  # one-sided 95 % bound used to choose (retention target)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
         return {
             "target": f"{self.target.kind}={self.target.value:g}",
             "met": self.met,
+            "rows": self.rows,
+            "retention_lower_bound": round(self.retention_lower_bound, 4),
             "thresholds": {t.value: round(v, 6) for t, v in self.thresholds.items()},
             "retention": self.retention.as_dict(),
             "savings": self.savings.as_dict(),
@@ -98,11 +108,15 @@ def calibrate(
     resamples: int = 200,
     confidence: float = 0.95,
     seed: int = 0,
+    conservative: bool = True,
 ) -> Calibration:
-    """Thresholds for ``target`` on this data, with bootstrap intervals."""
+    """Thresholds for ``target`` on this data, with bootstrap intervals; a retention target
+    is held by the lower confidence bound when ``conservative``."""
     n = len(scores)
     points = operating_points(scores, quality, cost)
     chosen, met = _pick(points, target, quality, cost, n)
+    if conservative and target.kind == "retention" and met:
+        chosen, met = _pick_by_bound(points, scores, quality, target.value)
     thresholds = np.minimum(chosen.thresholds, 1.0)  # inf (never stay) is 1.0 in a policy
     choice = choose(scores, chosen.thresholds)
     rng = np.random.default_rng(seed)
@@ -125,7 +139,34 @@ def calibrate(
         top_share=_interval(chosen.top_share, share, alpha),
         usd_per_1000=chosen.cost / n * 1000,
         met=met,
+        rows=n,
+        retention_lower_bound=retention_bound(choice, quality),
     )
+
+
+def retention_bound(choice: Ints, quality: Floats, z: float = LOWER_BOUND_Z) -> float:
+    """One-sided lower confidence bound of retention ``mean(a) / mean(b)`` (a: the chosen
+    tiers' scores, b: the top tier's), by the delta method: se = sd(a − R·b) / (√n · mean b)."""
+    n = len(choice)
+    a, b = quality[np.arange(n), choice], quality[:, -1]
+    top = float(b.mean())
+    if n < 2 or top <= 0:
+        return 0.0
+    ratio = float(a.mean()) / top
+    se = float(np.std(a - ratio * b, ddof=1)) / (np.sqrt(n) * top)
+    return float(ratio - z * se)
+
+
+def _pick_by_bound(
+    points: list[Operating], scores: Floats, quality: Floats, target: float
+) -> tuple[Operating, bool]:
+    """The cheapest point whose lower bound of retention reaches ``target`` (always-top when
+    none does: its retention is 1 by definition)."""
+    floor = target * float(quality[:, -1].mean()) - 1e-12
+    for p in sorted((p for p in points if p.quality >= floor), key=lambda p: (p.cost, -p.quality)):
+        if retention_bound(choose(scores, p.thresholds), quality) >= target - 1e-12:
+            return p, True
+    return max(points, key=lambda p: (p.top_share, p.quality)), False
 
 
 def _pick(

@@ -1,4 +1,5 @@
-"""What each tier would cost on each row, priced with the policy's tier models from the catalog.
+"""What each tier would cost on each row: at the dataset's own declared prices when its meta
+file gives every model a price, else with the policy's tier models from the catalog.
 
 Input tokens are the offline estimate of the prompt (the data does not give them); output tokens
 are the row's answer length for that tier (256 when the row does not say). Plain input and
@@ -19,8 +20,17 @@ from tierwise.core.tokens import estimate_text_tokens
 PER_MILLION = 1e-6
 
 
-def tier_models(policy: Policy, tiers: tuple[Tier, ...]) -> dict[Tier, str]:
-    """The model id pricing each tier: the policy's ``[tiers]`` model for it."""
+def tier_models(
+    policy: Policy, tiers: tuple[Tier, ...], dataset: Dataset | None = None
+) -> dict[Tier, str]:
+    """What prices each tier, as reports show it: the dataset's model and declared price, else
+    the policy's ``[tiers]`` model (catalog price)."""
+    if dataset is not None and dataset.prices:
+        return {
+            t: f"{m} at the dataset's ${i:g}/${o:g} per Mtok"
+            for t, (m, i, o) in dataset.prices.items()
+            if t in tiers
+        }
     return {tier: policy.config.tiers.model_for(tier) for tier in tiers}
 
 
@@ -28,6 +38,15 @@ def cost_matrix(dataset: Dataset, policy: Policy) -> Floats:
     """An (n, tiers) matrix of USD per row per tier."""
     from tierwise.core.catalog import default_catalog
 
+    if dataset.prices:
+        tokens_in = np.array([estimate_text_tokens(row.prompt) for row in dataset.rows], float)
+        return np.stack(
+            [
+                (tokens_in * i + dataset.output_tokens[:, k] * o) * PER_MILLION
+                for k, (_, i, o) in enumerate(dataset.prices[t] for t in dataset.tiers)
+            ],
+            axis=1,
+        )
     catalog = default_catalog()
     columns = []
     for tier, model_id in tier_models(policy, dataset.tiers).items():

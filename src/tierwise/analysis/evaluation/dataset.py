@@ -12,7 +12,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -44,6 +44,9 @@ class Dataset:
     name: str
     tiers: tuple[Tier, ...]
     rows: tuple[Row, ...]
+    # tier → (model, USD per million input tokens, per million output) when the meta file
+    # declares every model's ``price``; evaluation then prices with these, not the catalog
+    prices: Mapping[Tier, tuple[str, float, float]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -62,14 +65,16 @@ class Dataset:
 
     def subset(self, indices: npt.NDArray[np.intp], name: str | None = None) -> Dataset:
         """The rows at ``indices`` (for cross-validation folds and bootstrap samples)."""
-        return Dataset(name or self.name, self.tiers, tuple(self.rows[i] for i in indices))
+        rows = tuple(self.rows[i] for i in indices)
+        return Dataset(name or self.name, self.tiers, rows, self.prices)
 
     def restrict(self, tiers: tuple[Tier, ...]) -> Dataset:
         """The same rows with only ``tiers`` (e.g. the haiku↔opus pair of a 3-tier set)."""
         missing = [t.value for t in tiers if t not in self.tiers]
         if missing:
             raise InputError(f"{self.name}: has no scores for tier(s) {', '.join(missing)}")
-        return Dataset(f"{self.name}[{'/'.join(t.value for t in tiers)}]", tiers, self.rows)
+        prices = {t: p for t, p in self.prices.items() if t in tiers}
+        return Dataset(f"{self.name}[{'/'.join(t.value for t in tiers)}]", tiers, self.rows, prices)
 
 
 def data_dir(explicit: Path | str | None = None) -> Path | None:
@@ -100,7 +105,7 @@ def load_dataset(path: Path | str) -> Dataset:
     if not path.is_file():  # the data file first: its meta file is only looked for beside it
         raise InputError(f"dataset {path}: no such file")
     meta_path = path.with_name(path.name.removesuffix(".jsonl") + ".meta.json")
-    model_tiers = _model_tiers(meta_path)
+    model_tiers, prices = _model_tiers(meta_path)
     tiers = tuple(sorted(set(model_tiers.values())))
     if len(tiers) < 2:
         raise InputError(f"{meta_path}: models: at least two tiers are needed to route")
@@ -117,10 +122,12 @@ def load_dataset(path: Path | str) -> Dataset:
     if not rows:
         raise InputError(f"{path}: no rows")
     name = path.name.removesuffix(".jsonl")
-    return Dataset(name=name, tiers=tiers, rows=rows)
+    return Dataset(name=name, tiers=tiers, rows=rows, prices=prices)
 
 
-def _model_tiers(meta_path: Path) -> dict[str, Tier]:
+def _model_tiers(meta_path: Path) -> tuple[dict[str, Tier], dict[Tier, tuple[str, float, float]]]:
+    """Model → tier, and tier → (model, input, output USD per million tokens) when every model
+    declares ``"price": {"input": ..., "output": ...}`` (else empty: the catalog prices)."""
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -141,7 +148,21 @@ def _model_tiers(meta_path: Path) -> dict[str, Tier]:
             raise InputError(f"{meta_path}: models.{model}.tier: {exc}") from None
     if len(set(out.values())) != len(out):
         raise InputError(f"{meta_path}: models: two models stand in for the same tier")
-    return out
+    prices: dict[Tier, tuple[str, float, float]] = {}
+    for model, info in models.items():
+        price = info.get("price")
+        if price is None:
+            continue
+        if not (
+            isinstance(price, dict)
+            and all(_number(price.get(k)) and float(price[k]) >= 0 for k in ("input", "output"))
+        ):
+            raise InputError(
+                f"{meta_path}: models.{model}.price must be {{'input': USD, 'output': USD}} "
+                "per million tokens"
+            )
+        prices[out[model]] = (model, float(price["input"]), float(price["output"]))
+    return out, prices if len(prices) == len(out) else {}
 
 
 def _row(line: str, number: int, path: Path, model_tiers: dict[str, Tier]) -> Row:

@@ -40,7 +40,10 @@ if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
 DEFAULT_C = 1.0  # inverse regularisation strength (0.5–2 measured within ±0.005 APGR)
+C_GRID = (0.1, 0.5)  # chosen by validation on rows (or datasets) the candidate did not fit
 SELECT_FOLDS = 3
+MIN_DF = 3  # a word bucket seen in fewer training prompts only memorises them: weight 0
+PRUNE = 1e-3  # weights smaller than this change no decision; dropping them keeps files small
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +53,13 @@ class Preset:
 
     spec: FeatureSpec
     signal_scale: float
+    min_df: int = MIN_DF
 
 
+DIM = 1 << 14  # hashed buckets: 2¹⁹ held 11 MB of weights, mostly one-prompt n-grams
 PRESETS: dict[str, Preset] = {
-    "words-idf": Preset(FeatureSpec(idf=True, chars=None), signal_scale=0.3),
-    "words-chars": Preset(FeatureSpec(idf=False, chars=(2, 4)), signal_scale=0.1),
+    "words-idf": Preset(FeatureSpec(dim=DIM, idf=True, chars=None), signal_scale=0.3),
+    "words-chars": Preset(FeatureSpec(dim=DIM, idf=False, chars=(2, 4)), signal_scale=0.1),
 }
 Floats = npt.NDArray[np.float64]
 Rows = npt.NDArray[np.intp]
@@ -80,6 +85,7 @@ class Blocks:
 
     spec: FeatureSpec
     signal_scale: float
+    min_df: int
     words: csr_matrix  # sublinear word n-gram counts, not normalised (idf is per fold)
     other: csr_matrix  # normalised character n-grams and the category
     dense: Floats  # raw difficulty signals, (n, signals)
@@ -95,7 +101,12 @@ class Blocks:
             other.append(other_grams(lower, example.category, spec))
             dense.append(signals(example.text, spec.max_chars) if spec.signals else np.zeros(0))
         return cls(
-            spec, preset.signal_scale, _csr(words, spec.dim), _csr(other, spec.dim), np.array(dense)
+            spec,
+            preset.signal_scale,
+            preset.min_df,
+            _csr(words, spec.dim),
+            _csr(other, spec.dim),
+            np.array(dense),
         )
 
     def design(self, rows: Rows, idf: Floats | None, mean: Floats, std: Floats) -> csr_matrix:
@@ -140,7 +151,7 @@ def _train(
 ) -> _Trained:
     """Fit every tier's head on ``rows``; idf and signal scaling come from those rows only."""
     spec = blocks.spec
-    idf = _idf(blocks.words[rows]) if spec.idf else None
+    idf = _idf(blocks.words[rows], spec.idf, blocks.min_df)
     mean = blocks.dense[rows].mean(axis=0) if len(rows) else np.zeros(blocks.dense.shape[1])
     std = blocks.dense[rows].std(axis=0) if len(rows) else np.ones(blocks.dense.shape[1])
     std = np.where(std > 1e-9 * (1 + np.abs(mean)), std, 1.0)  # constant: no scaling to fold
@@ -154,7 +165,7 @@ def _train(
         b, w = _fit_head(tier, x, outcomes, c)
         folded = w[spec.dim :] * blocks.signal_scale / std  # standardisation folded in
         bias[k] = b - float(folded @ mean)
-        weights[k] = w[: spec.dim]
+        weights[k] = np.where(np.abs(w[: spec.dim]) >= PRUNE, w[: spec.dim], 0.0)
         signal_weights[k] = folded
     return _Trained(Heads(bias, weights, signal_weights), idf)
 
@@ -190,11 +201,14 @@ def _logistic(c: float) -> Any:
     return LogisticRegression(C=c, solver="liblinear")
 
 
-def _idf(words: csr_matrix) -> Floats:
-    """Smoothed inverse document frequency per bucket: ln((1 + n) / (1 + df)) + 1."""
+def _idf(words: csr_matrix, idf: bool, min_df: int) -> Floats | None:
+    """Per-bucket word weights: smoothed idf, ln((1 + n) / (1 + df)) + 1, or 1 without idf;
+    0 for buckets in fewer than ``min_df`` training prompts (``None``: all 1)."""
+    if not idf and min_df <= 1:
+        return None
     df = np.bincount(words.indices, minlength=words.shape[1])
-    result: Floats = np.log((1 + words.shape[0]) / (1 + df)) + 1
-    return result
+    result: Floats = np.log((1 + words.shape[0]) / (1 + df)) + 1 if idf else np.ones(len(df))
+    return np.where(df >= min_df, result, 0.0)
 
 
 def _probabilities(blocks: Blocks, rows: Rows, trained: _Trained) -> Floats:
@@ -226,23 +240,27 @@ def fit(
     tiers: Sequence[Tier],
     *,
     preset: Preset | None = None,
-    c: float = DEFAULT_C,
+    c: float | Sequence[float] = DEFAULT_C,
     trained: dict[str, Any] | None = None,
     seed: int = 0,
+    groups: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> LearnedRouter:
-    """Fit a head per tier of ``tiers``; without ``preset``, the preset that cross-validates
-    best on ``examples`` is used. ``progress`` is told each step as it starts."""
+    """Fit a head per tier of ``tiers``; without ``preset`` the preset, and with several
+    ``c`` the regularisation, that validate best on rows they did not fit are used (leave one
+    dataset out when ``groups`` names two or more, else inner cross-validation). ``progress``
+    is told each step as it starts."""
     step = progress or _silent
     ladder = _ladder(examples, tiers)
     everything = np.arange(len(examples), dtype=np.intp)
     step(f"features of {len(examples)} examples")
     blocks = {name: Blocks.build(examples, p) for name, p in _candidates(preset).items()}
-    step("choosing the feature preset (cross-validation)")
-    name = _select(blocks, everything, examples, ladder, c, seed)
+    cs = (c,) if isinstance(c, int | float) else tuple(c)
+    step("choosing the feature preset and regularisation (validation)")
+    name, chosen = _select(blocks, everything, examples, ladder, cs, seed, groups)
     step(f"fitting {len(ladder)} heads ({name})")
-    result = _train(blocks[name], everything, examples, ladder, c)
-    info = {"rows": len(examples), "c": c, "features": name, **(trained or {})}
+    result = _train(blocks[name], everything, examples, ladder, chosen)
+    info = {"rows": len(examples), "c": chosen, "features": name, **(trained or {})}
     return LearnedRouter(blocks[name].spec, ladder, result.heads, result.idf, info)
 
 
@@ -261,34 +279,44 @@ def _select(
     rows: Rows,
     examples: Sequence[Example],
     ladder: tuple[Tier, ...],
-    c: float,
+    cs: tuple[float, ...],
     seed: int,
-) -> str:
-    """The preset with the best cross-validated APGR on the cheapest↔top pair, measured on
-    ``rows`` only (the first preset when the rows cannot tell)."""
-    names = list(blocks)
+    groups: Sequence[str] | None = None,
+) -> tuple[str, float]:
+    """The (preset, C) with the best validated APGR on the cheapest↔top pair, measured on
+    ``rows`` only (the first candidate when the rows cannot tell). With two or more
+    ``groups`` (datasets), each is scored by a model fitted on the others: what generalises
+    to a new kind of prompt wins, not what memorises one."""
+    candidates = [(name, c) for name in blocks for c in cs]
     cheapest, top = ladder[0], ladder[-1]
     both = np.array(
         [r for r in rows if {cheapest, top} <= examples[r].outcomes.keys()], dtype=np.intp
     )
-    if len(names) == 1 or len(both) < 10 * SELECT_FOLDS:
-        return names[0]
+    if len(candidates) == 1 or len(both) < 10 * SELECT_FOLDS:
+        return candidates[0]
     quality = np.array([[examples[r].outcomes[t] for t in (cheapest, top)] for r in both])
     if quality[:, 1].mean() == quality[:, 0].mean():
-        return names[0]
-    best, best_apgr = names[0], -math.inf
-    for name, block in blocks.items():
-        gain = np.zeros(len(both))
-        for train, test in _folds(len(both), SELECT_FOLDS, seed):
+        return candidates[0]
+    labels = np.array([groups[r] for r in both]) if groups is not None else None
+    if labels is not None and len(set(labels)) >= 2:
+        splits = [
+            (np.nonzero(labels != g)[0], np.nonzero(labels == g)[0]) for g in sorted(set(labels))
+        ]
+    else:
+        splits = _folds(len(both), SELECT_FOLDS, seed)
+    best, best_apgr = candidates[0], -math.inf
+    for name, c in candidates:
+        apgrs = []
+        for train, test in splits:
             try:
-                fitted = _train(block, both[train], examples, ladder, c)
+                fitted = _train(blocks[name], both[train], examples, ladder, c)
             except InputError:  # a middle tier unseen in this fold: the rows cannot tell
-                return names[0]
-            p = _probabilities(block, both[test], fitted)
-            gain[test] = p[:, -1] - p[:, 0]
-        apgr = pair_curve(gain, quality, np.zeros_like(quality)).apgr()
+                return candidates[0]
+            p = _probabilities(blocks[name], both[test], fitted)
+            apgrs.append(pair_curve(p[:, -1] - p[:, 0], quality[test], quality[test] * 0).apgr())
+        apgr = float(np.mean(apgrs))
         if apgr > best_apgr:
-            best, best_apgr = name, apgr
+            best, best_apgr = (name, c), apgr
     return best
 
 
@@ -303,7 +331,7 @@ def cross_val_scores(
     folds: int = 5,
     seed: int = 0,
     preset: Preset | None = None,
-    c: float = DEFAULT_C,
+    c: float | Sequence[float] = DEFAULT_C,
     progress: Callable[[str], None] | None = None,
 ) -> Floats:
     """Out-of-fold rung scores, (n, rungs): each row scored by a model that never saw it, with
@@ -315,10 +343,11 @@ def cross_val_scores(
     examples = examples_from_dataset(dataset)
     ladder = _ladder(examples, dataset.tiers)
     blocks = {name: Blocks.build(examples, p) for name, p in _candidates(preset).items()}
+    cs = (c,) if isinstance(c, int | float) else tuple(c)
     probabilities = np.zeros((len(examples), len(ladder)))
     for fold, (train, test) in enumerate(_folds(len(examples), folds, seed), start=1):
         step(f"{dataset.name}: fold {fold} of {folds}")
-        name = _select(blocks, train, examples, ladder, c, seed)
-        fitted = _train(blocks[name], train, examples, ladder, c)
+        name, chosen = _select(blocks, train, examples, ladder, cs, seed)
+        fitted = _train(blocks[name], train, examples, ladder, chosen)
         probabilities[test] = _probabilities(blocks[name], test, fitted)
     return rung_scores(probabilities)
