@@ -15,13 +15,15 @@ class BudgetExceededError(TierwiseError):
     client raises it as ``anthropic.RateLimitError`` (see ``tierwise.budgets.sdk``).
     """
 
-    def __init__(self, standing: Standing, resets_at: datetime, now: datetime) -> None:
+    def __init__(
+        self, standing: Standing, resets_at: datetime, now: datetime, detail: str = ""
+    ) -> None:
         self.standing = standing
         self.resets_at = resets_at
         self.retry_after = max(1, int((resets_at - now).total_seconds() + 0.999))
         when = resets_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         super().__init__(
-            f"tierwise budget exhausted: {standing.describe()}; it resets at {when} "
+            f"tierwise budget exhausted: {standing.describe()}{detail}; it resets at {when} "
             f"(in {self.retry_after} s)"
         )
 

@@ -6,6 +6,7 @@ amount or steps out of order fail at start-up with the field named, never on a r
     [budgets]
     steps = [{at = 0.8, ceiling = "sonnet"}, {at = 0.95, ceiling = "haiku"}]
     refresh_seconds = 5
+    reserve_output_tokens = 4096   # optional: reserve at most this much output per request
 
     [budgets.callers]          # by the name of the proxy key presented
     default_usd = 50.0         # every caller not listed below
@@ -77,13 +78,16 @@ class BudgetsConfig(_Strict):
 
     ``steps`` lower the ceiling tier as a budget runs down: each later step (a higher ``at``)
     must not raise the ceiling again. ``refresh_seconds`` is how often the spend recorded by
-    every process sharing the store is re-read (the bound on overshoot, see docs/budgets.md).
+    every process sharing the store is re-read (for the steps). Before a request is sent its
+    estimated cost is reserved against the cap: its prompt plus ``max_tokens`` of output, or at
+    most ``reserve_output_tokens`` of output when set (see docs/budgets.md).
     """
 
     callers: BudgetScope = Field(default_factory=BudgetScope)
     users: BudgetScope = Field(default_factory=BudgetScope)
     steps: list[BudgetStep] = Field(default_factory=_default_steps)
     refresh_seconds: float = Field(default=5.0, gt=0, le=3600)
+    reserve_output_tokens: int | None = Field(default=None, ge=1)  # None: the request's max_tokens
 
     @field_validator("steps")
     @classmethod

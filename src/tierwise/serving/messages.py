@@ -20,7 +20,7 @@ from tierwise.serving.errors import ProxyError, bad_request, new_request_id
 from tierwise.serving.exchange import Exchange
 from tierwise.serving.pipeline import ProxyRequest, Step
 from tierwise.serving.pipeline.authenticate import Authenticate
-from tierwise.serving.pipeline.check_budget import CheckBudget
+from tierwise.serving.pipeline.check_budget import CheckBudget, ReserveBudget
 from tierwise.serving.pipeline.classify import Classify
 from tierwise.serving.pipeline.count_near_threshold import CountNearThreshold
 from tierwise.serving.pipeline.forward import Forward
@@ -79,6 +79,8 @@ class MessagesEndpoint:
             outcome = ex.outcome(self.endpoint)
         except Exception:
             _log.exception("cannot build the outcome of request %s", ex.request_id)
+            if self.state.budgets is not None:  # no outcome to settle it: give it back
+                self.state.budgets.release(ex.request_id)
             return
         notify(self.state.on_outcome, outcome)
         shadow = self.state.shadow
@@ -99,8 +101,10 @@ def build_steps(
     if settings.client_keys is not None:
         steps.append(Authenticate(settings.client_keys))
     steps.append(ReadBody(settings.max_body_bytes))
+    check = None
     if state.budgets is not None:
-        steps.append(CheckBudget(state.budgets, router, refuse=not count_tokens))
+        check = CheckBudget(state.budgets, router, refuse=not count_tokens)
+        steps.append(check)
     steps.append(Route(router, server_key=settings.server_key))
     if counter is not None:
         steps.append(CountNearThreshold(counter, router, upstream))
@@ -108,5 +112,7 @@ def build_steps(
         steps.append(Classify(classifier, router, upstream))
     if state.shadow is not None and not count_tokens:
         steps.append(SampleForShadow(state.shadow))
+    if check is not None and not count_tokens:
+        steps.append(ReserveBudget(check))
     steps.append(Forward(state))
     return tuple(steps)

@@ -184,6 +184,21 @@ def m006_sessions(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE tierwise_decisions ADD COLUMN {column.name} {kind}"))
 
 
+def m007_budget_reservations(conn: Connection) -> None:
+    """Budget spend and reservations per (scope, key, month): what the proxies reserve before
+    sending and settle after, atomically, so one budget holds across processes."""
+    table = Table(
+        "tierwise_budget_reservations",
+        MetaData(),
+        Column("scope", String(), primary_key=True),
+        Column("key", String(), primary_key=True),
+        Column("month", String(), primary_key=True),
+        Column("spent_micro_usd", BigInteger(), nullable=False),
+        Column("reserved_micro_usd", BigInteger(), nullable=False),
+    )
+    table.create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_decisions", m001_decisions),
     Migration("m002_routing_cost", m002_routing_cost),
@@ -191,6 +206,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("m004_shadow", m004_shadow),
     Migration("m005_token_counts", m005_token_counts),
     Migration("m006_sessions", m006_sessions),
+    Migration("m007_budget_reservations", m007_budget_reservations),
 )
 
 

@@ -41,6 +41,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 DECISIONS = "tierwise_decisions"
 MIGRATIONS = "tierwise_migrations"
 SHADOW = "tierwise_shadow"
+BUDGET_RESERVATIONS = "tierwise_budget_reservations"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -184,6 +185,16 @@ shadow = Table(  # m004: shadow evaluations (one per sampled request), their ver
     Column("shadow_cost_micro_usd", BigInteger()),
     Column("judge_cost_micro_usd", BigInteger()),
     Index("ix_tierwise_shadow_time", "time"),
+)
+
+budget_reservations = Table(  # m007: per (scope, key, UTC month "YYYY-MM"), in micro-dollars
+    BUDGET_RESERVATIONS,
+    metadata,
+    Column("scope", String(), primary_key=True),  # caller | user
+    Column("key", String(), primary_key=True),
+    Column("month", String(), primary_key=True),
+    Column("spent_micro_usd", BigInteger(), nullable=False),  # settled: the real costs
+    Column("reserved_micro_usd", BigInteger(), nullable=False),  # estimates of requests in flight
 )
 
 migrations = Table(

@@ -6,7 +6,7 @@ there), ``False`` to hand on. The endpoint builds its list once, from the policy
 proxy's settings, so a disabled feature is simply absent::
 
     authenticate → read_body → check_budget → route → [count_near_threshold] → [classify]
-    → [sample_for_shadow] → forward
+    → [sample_for_shadow] → [reserve_budget] → forward
 
 ``/v1/messages/count_tokens`` runs the same list without the budget refusal, the classifier
 and the shadow sample. Adding behaviour means adding a step and an entry in

@@ -1,8 +1,10 @@
-"""Step ``check_budget``: the caller's spend against its budgets; a spent budget is a 429.
+"""Steps ``check_budget`` and ``reserve_budget``: the caller's budgets; a spent one is a 429.
 
 Budgets that are close to their cap do not refuse: they become ceilings (``limits``) that the
 route step hands to the router. Counting tokens is free, so ``count_tokens`` only reads the
-limits.
+limits. Just before forwarding, ``ReserveBudget`` reserves the routed request's estimated cost
+in the shared store (off the event loop) and refuses the request the same way when it does not
+fit: the reservation is what holds the cap across proxy processes.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ class CheckBudget:
         await self._refuse(request, check.refusal)
         return True
 
+    async def reserve(self, request: ProxyRequest) -> bool:
+        """Reserve the routed request's estimated cost; refuse it when it does not fit."""
+        ex = request.exchange
+        refusal = await self.budgets.reserve_async(
+            ex.request_id, ex.caller, user_id_of(request.body), request.routed
+        )
+        if refusal is None:
+            return False
+        await self._refuse(request, refusal)
+        return True
+
     async def _refuse(self, request: ProxyRequest, refusal: BudgetExceededError) -> None:
         """429 in Anthropic's shape, ``retry-after`` the seconds until the month resets; the
         request is still recorded, its reason naming the budget."""
@@ -51,3 +64,13 @@ class CheckBudget:
         headers = [JSON, (b"request-id", ex.request_id.encode("ascii")), *refusal_headers(refusal)]
         headers += ex.tierwise_headers()
         await send_bytes(request.send, STATUS, headers, refusal_body(refusal, ex.request_id))
+
+
+class ReserveBudget:
+    """The ``reserve_budget`` step: ``CheckBudget.reserve``, after routing (and re-routing)."""
+
+    def __init__(self, check: CheckBudget) -> None:
+        self.check = check
+
+    async def __call__(self, request: ProxyRequest) -> bool:
+        return await self.check.reserve(request)
