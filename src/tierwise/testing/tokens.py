@@ -32,10 +32,10 @@ def input_tokens(body: Mapping[str, Any]) -> int:
     total = 0
     if body.get("system"):
         total += SYSTEM_OVERHEAD + text_tokens("".join(_texts(body["system"])))
-    for message in body.get("messages") or ():
+    for message in _listed(body.get("messages")):
         content = message.get("content", "") if isinstance(message, Mapping) else message
         total += MESSAGE_OVERHEAD + text_tokens("".join(_texts(content)))
-    for tool in body.get("tools") or ():
+    for tool in _listed(body.get("tools")):
         total += TOOL_OVERHEAD + text_tokens(json.dumps(tool, sort_keys=True))
     return max(total, 1)
 
@@ -60,3 +60,9 @@ def _texts(content: Any) -> Iterator[str]:
             yield json.dumps(content["input"], sort_keys=True)
         if "content" in content:  # tool_result blocks nest their content
             yield from _texts(content["content"])
+
+
+def _listed(value: Any) -> list[Any]:
+    """``value`` if it is a list, else nothing: a count never fails on a field it need not read
+    (the fake validates only what the API itself refuses)."""
+    return value if isinstance(value, list) else []
