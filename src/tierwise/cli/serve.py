@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
     from tierwise.budgets.guard import BudgetGuard
     from tierwise.core.policy import Policy
+    from tierwise.core.policy_schema import ProxyConfig
     from tierwise.ledger.outcome import Outcome, OutcomeHook
     from tierwise.ledger.recorder import Recorder
     from tierwise.ledger.store import Store
@@ -78,6 +80,24 @@ def serve_command(
             help="Serve Prometheus metrics at /metrics (client keys required when configured).",
         ),
     ] = True,
+    connect_timeout: Annotated[
+        float | None,
+        typer.Option(help="Seconds to open a connection upstream (default: policy, else 5)."),
+    ] = None,
+    read_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds of upstream silence allowed, before the answer and between stream "
+            "chunks (default: policy, else 600)."
+        ),
+    ] = None,
+    shutdown_grace: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds in-flight requests get to finish on SIGTERM/SIGINT "
+            "(default: policy, else 10)."
+        ),
+    ] = None,
 ) -> None:
     """Run the routing proxy: point ANTHROPIC_BASE_URL at it and ask for model "auto"."""
     from tierwise.serving.server import listen, serve
@@ -95,6 +115,7 @@ def serve_command(
             record=record,
             store_prompts=store_prompts,
             metrics=metrics,
+            timeouts=Timeouts(connect_timeout, read_timeout, shutdown_grace),
         )
     except TierwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -122,7 +143,7 @@ def serve_command(
     if recorder is not None:
         print(f"recording decisions to {recorder.store.display}", file=sys.stderr)
     try:
-        serve(app, settings.host, settings.port, sock=sock)
+        serve(app, settings.host, settings.port, grace_seconds=settings.shutdown_grace, sock=sock)
     finally:
         sock.close()
         if recorder is not None:
@@ -167,6 +188,25 @@ def _log_failures(hook: OutcomeHook) -> OutcomeHook:
     return logged
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """The command line's timeouts; each one unset falls back to the policy's ``[proxy]``."""
+
+    connect: float | None = None
+    read: float | None = None
+    shutdown_grace: float | None = None
+
+    def apply(self, settings: ProxySettings, proxy: ProxyConfig) -> ProxySettings:
+        """``settings`` with the timeouts in force: the command line's, else the policy's."""
+        upstream = replace(
+            settings.upstream,
+            connect_timeout=proxy.connect_timeout if self.connect is None else self.connect,
+            read_timeout=proxy.read_timeout if self.read is None else self.read,
+        )
+        grace = proxy.shutdown_grace if self.shutdown_grace is None else self.shutdown_grace
+        return replace(settings, upstream=upstream, shutdown_grace=grace)
+
+
 def _build(
     host: str,
     port: int,
@@ -180,6 +220,7 @@ def _build(
     record: bool = False,
     store_prompts: bool = False,
     metrics: bool = False,
+    timeouts: Timeouts | None = None,
 ) -> tuple[Starlette, ProxySettings, list[str], Recorder | None]:
     from tierwise.analysis.dashboard.routes import dashboard_routes
     from tierwise.core.policy import load_policy
@@ -202,6 +243,7 @@ def _build(
     policy = load_policy(policy_path)
     for warning in policy.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    settings = (timeouts or Timeouts()).apply(settings, policy.config.proxy)
     router = MessagesRouter(Router(policy))
     recorder = _recorder(db, policy, store_prompts=store_prompts) if record else None
     hook = _log_failures(recorder.record if recorder is not None else ignore_outcome)

@@ -177,6 +177,10 @@ class ProxyConfig(_Strict):
 
     rewrite_concrete_models: bool = False  # rewrite mode: route even concrete ids, never upward
     allow_switch_pinned: bool = False  # let routing move a pinned conversation to another model
+    connect_timeout: float = Field(5.0, gt=0)  # seconds to open a connection to the upstream
+    # seconds of upstream silence allowed: before the status line and between stream chunks
+    read_timeout: float = Field(600.0, gt=0)
+    shutdown_grace: float = Field(10.0, gt=0)  # seconds in-flight requests get at SIGTERM/SIGINT
     fallbacks: dict[Tier, list[Tier]] = Field(
         default_factory=lambda: {
             Tier.HAIKU: [Tier.SONNET],

@@ -34,10 +34,18 @@ class ProxySettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_MB * MB
     server_key: str | None = field(default=None, repr=False)
     client_keys: ClientKeys | None = None
+    shutdown_grace: float = 10.0  # seconds in-flight requests may take to finish at shutdown
 
     def __post_init__(self) -> None:
         if self.max_body_bytes <= 0:
             raise ConfigError("the body size limit must be positive")
+        for name, value in (
+            ("--connect-timeout", self.upstream.connect_timeout),
+            ("--read-timeout", self.upstream.read_timeout),
+            ("--shutdown-grace", self.shutdown_grace),
+        ):
+            if not value > 0:
+                raise ConfigError(f"{name} must be a positive number of seconds, not {value}")
         if self.server_key is not None and self.client_keys is None:
             raise ConfigError(
                 "server-key mode needs client keys: pass --client-keys-file or set "
