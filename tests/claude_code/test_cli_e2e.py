@@ -70,7 +70,13 @@ def fake() -> Iterator[FakeAnthropicServer]:
         yield server
 
 
-def run_claude(fake: FakeAnthropicServer, tmp_path: Path, prompt: str, model: str = ALIAS) -> Run:
+def run_claude(
+    fake: FakeAnthropicServer,
+    tmp_path: Path,
+    prompt: str,
+    model: str = ALIAS,
+    extra_env: dict[str, str] | None = None,
+) -> Run:
     """``claude -p PROMPT --model MODEL`` in a fresh HOME and project, through a fresh proxy."""
     assert CLAUDE is not None
     fake.log.clear()
@@ -92,6 +98,7 @@ def run_claude(fake: FakeAnthropicServer, tmp_path: Path, prompt: str, model: st
             "DISABLE_ERROR_REPORTING": "1",
             "DISABLE_BUG_COMMAND": "1",
             "IS_SANDBOX": "1",
+            **(extra_env or {}),
         }
         command = [str(CLAUDE), "-p", prompt, "--model", model, "--allowedTools", TOOLS]
         result = subprocess.run(
@@ -168,6 +175,23 @@ def test_the_recommended_alias_draws_no_unknown_model_warning(
     unknown = run_claude(fake, tmp_path / "b", "Say hi", "tierwise-auto")
     assert_routed_and_recorded(unknown, "tierwise-auto")
     assert UNRECOGNIZED in unknown.stderr + unknown.stdout, "the check can see the warning"
+
+
+def test_gateway_model_discovery_lists_the_aliases(
+    fake: FakeAnthropicServer, tmp_path: Path
+) -> None:
+    """With discovery on, the CLI reads the proxy's ``GET /v1/models`` (served by tierwise, not
+    forwarded) and caches the ids it keeps (those containing "claude") for its /model picker."""
+    fake.script.clear()
+    discovery = {"CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY": "1"}
+    run = run_claude(fake, tmp_path, "Say hi", ALIAS, discovery)
+    assert_routed_and_recorded(run)
+    cache = tmp_path / "home" / ".claude" / "cache" / "gateway-models.json"
+    assert cache.is_file(), sorted(str(p) for p in (tmp_path / "home").rglob("*"))
+    listed = cache.read_text()
+    for alias in ("tierwise-claude-sonnet-4-6", "tierwise-claude-haiku-4-5"):
+        assert alias in listed
+    assert not [r for r in fake.log if r.path.startswith("/v1/models")]
 
 
 def test_the_cli_is_the_pinned_version() -> None:
