@@ -112,6 +112,52 @@ def test_system_blocks_are_joined() -> None:
     assert request.system == "You are terse.\nAnswer in English."
 
 
+def system_message(content: Any) -> dict[str, Any]:
+    return {"role": "system", "content": content}
+
+
+def test_system_role_messages_join_the_system_prompt_and_are_never_judged() -> None:
+    """Claude Code's shape for ids it does not know: [user, system, ...] (SDK 2.10 types it)."""
+    environment = [{"type": "text", "text": "Environment: Linux, cwd /repo"}]
+    request_body = body(
+        user(
+            [
+                {"type": "text", "text": "<system-reminder>x</system-reminder>"},
+                {"type": "text", "text": "Rename x to count"},
+            ]
+        ),
+        system_message(environment),
+        system="You are an agent.",
+    )
+    request = route_request_from_body(request_body, Hints())
+    assert "Rename x to count" in request.text
+    assert "Environment" not in request.text
+    assert request.system == "You are an agent.\nEnvironment: Linux, cwd /repo"
+    assert request.turns == 1
+    without = route_request_from_body(body(request_body["messages"][0]), Hints())
+    assert request.context_tokens is not None
+    assert without.context_tokens is not None
+    assert request.context_tokens > without.context_tokens
+
+
+def test_a_tool_loop_behind_a_system_message_judges_the_first_user_turn() -> None:
+    tool_use = {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "ls"}}
+    result = {"type": "tool_result", "tool_use_id": "t1", "content": "utils.py"}
+    request = route_request_from_body(
+        body(user("Rename x"), system_message("env"), assistant([tool_use]), user([result])),
+        Hints(),
+    )
+    assert request.text == "Rename x"
+    assert request.system == "env"
+
+
+@pytest.mark.parametrize("role", ["system", "developer", "tool"])
+def test_roles_the_proxy_does_not_know_pass_through(role: str) -> None:
+    """Never stricter than the API: the API, not routing, judges a role."""
+    request = route_request_from_body(body(user("hi"), {"role": role, "content": "x"}), Hints())
+    assert request.text == "hi"
+
+
 def test_context_counts_history_tool_inputs_and_tools() -> None:
     small = route_request_from_body(body(user("hi")), Hints()).context_tokens
     big_input = {"type": "tool_use", "id": "t", "name": "write", "input": {"text": "y" * 5200}}
@@ -145,7 +191,6 @@ def test_count_tokens_bodies_need_no_max_tokens() -> None:
         ({"messages": "hi"}, "messages: Input should be a valid list"),
         ({"messages": []}, "messages: at least one message is required"),
         ({"messages": ["hi"]}, "messages.0: Input should be a valid dictionary"),
-        ({"messages": [{"role": "system", "content": "x"}]}, "messages.0.role"),
         ({"messages": [{"role": "user"}]}, "messages.0.content"),
         ({"messages": [{"role": "user", "content": 3}]}, "messages.0.content"),
         ({"max_tokens": None}, "max_tokens: Field required"),

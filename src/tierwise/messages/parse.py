@@ -1,8 +1,11 @@
 """A Messages API request body, parsed once into the ``RouteRequest`` routing reads.
 
 This runs on every proxied request, so it makes one pass over the body, copies nothing, and
-checks only what the API itself would reject before routing could make sense of the body
-(the messages say what is wrong in the API's own words, e.g. ``messages: Field required``).
+checks only the fields routing must read (``model``, ``messages`` and each message's
+``content``, ``max_tokens``, ``system``), each in a way the API itself would also refuse (the
+messages say what is wrong in the API's own words, e.g. ``messages: Field required``). It is
+never stricter than the API: roles, block types and fields it does not know pass through for
+the API to judge (``role: "system"`` messages, which Claude Code sends, included).
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ if TYPE_CHECKING:
 IMAGE_TOKENS = 1_600  # an image of ~1.15 megapixels, the size the API scales larger ones down to
 DOCUMENT_TOKENS = 3_000  # a PDF of a page or two; routing needs the order of magnitude only
 TOOL_OVERHEAD_TOKENS = 16
-_ROLES = ("user", "assistant")
 
 
 def route_request_from_body(
@@ -37,6 +39,9 @@ def route_request_from_body(
     task is still the one the user asked for, so every step of one agent loop routes alike.
     ``context_tokens`` estimates everything the model reads: system, every message (tool inputs
     serialised), tool definitions, and a fixed allowance per image or document.
+    A ``role: "system"`` message (SDK 2.10's ``SystemMessageParam``) is instruction from the
+    application, not from the human: its text joins ``system`` and is never judged. Any other
+    role the API may add later counts toward the context only.
     ``require_max_tokens=False`` parses a ``count_tokens`` body, which has no ``max_tokens``.
     """
     if not isinstance(body, Mapping):
@@ -48,17 +53,19 @@ def route_request_from_body(
     judged = ""
     tool_only = ""
     turns = 0
+    instructions: list[str] = []  # role:system messages' text, newest first
     for index in range(len(messages) - 1, -1, -1):
         message = messages[index]
         if not isinstance(message, Mapping):
             raise InputError(f"messages.{index}: Input should be a valid dictionary")
         role = message.get("role")
-        if role not in _ROLES:
-            raise InputError(f"messages.{index}.role: Input should be 'user' or 'assistant'")
         content = message.get("content")
         if not isinstance(content, str | list):
             raise InputError(f"messages.{index}.content: Input should be a valid string or list")
         tokens += _content_tokens(content, model) + MESSAGE_OVERHEAD_TOKENS
+        if role == "system":
+            instructions.append(content if isinstance(content, str) else _nested_text(content))
+            continue
         if role != "user":
             continue
         turns += 1
@@ -73,6 +80,7 @@ def route_request_from_body(
         elif tool_text and not tool_only:
             tool_only = tool_text
     tokens += _tools_tokens(body.get("tools"), model)
+    system = "\n".join(part for part in (system, *reversed(instructions)) if part)
     request = RouteRequest(
         text=judged or tool_only,
         system=system,

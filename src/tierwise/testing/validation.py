@@ -1,8 +1,11 @@
 """The basic checks the real API makes before it generates anything, with its statuses.
 
 Only what a router or proxy can get wrong is checked: JSON that does not parse, missing or
-ill-typed required fields, a negative ``max_tokens``, a model id that cannot exist (404), and
-sampling parameters that API version 2026-10-21 removed. Everything else passes through.
+ill-typed required fields, a role outside the SDK's ``MessageParam`` (SDK 2.10: ``user``,
+``assistant``, ``system``), a negative ``max_tokens``, a model id that cannot exist (404), and
+sampling parameters that API version 2026-10-21 removed. Everything else passes through: the
+fake must never be stricter than the API, or a test would pass against it that fails against
+the real one (``tests/testing/test_sdk_shapes.py`` checks it against the SDK's own types).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from tierwise.testing.wire import ApiError
 
 REMOVED_IN_2026_10_21 = ("temperature", "top_p", "top_k")
+ROLES = ("user", "assistant", "system")  # SDK 2.10 MessageParam; "system" is SystemMessageParam
 
 
 def invalid(message: str) -> ApiError:
@@ -73,7 +77,7 @@ def check_count_tokens_body(body: Mapping[str, Any], api_version: str | None) ->
 def _check_message(index: int, message: Any) -> None:
     if not isinstance(message, dict):
         raise invalid(f"messages.{index}: Input should be a valid dictionary")
-    if message.get("role") not in ("user", "assistant"):
-        raise invalid(f"messages.{index}.role: Input should be 'user' or 'assistant'")
+    if message.get("role") not in ROLES:
+        raise invalid(f"messages.{index}.role: Input should be 'user', 'assistant' or 'system'")
     if not isinstance(message.get("content"), str | list):
         raise invalid(f"messages.{index}.content: Input should be a valid string or list")
