@@ -144,7 +144,12 @@ def test_claude_code_tasks_are_routed_and_recorded(
     run = run_claude(fake, tmp_path, prompt)
     assert_routed_and_recorded(run)
     tiers = {record.chosen_tier for record in run.records}
-    assert tiers <= {"haiku", "sonnet", "opus"}  # which one is the policy's call, not asserted
+    assert tiers <= {"haiku", "sonnet", "opus"}
+    # routing reads the person's words, not Claude Code's reminders and system prompt
+    expected = {"Rename": "haiku", "Find and fix the race": "opus"}
+    for start, tier in expected.items():
+        if prompt.startswith(start):
+            assert tiers == {tier}, run.records[0].reason
     assert UNRECOGNIZED not in run.stderr + run.stdout
 
 
