@@ -14,7 +14,7 @@ import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tierwise.serving.upstream import UpstreamConfig
-from tierwise.testing import Drop, FakeAnthropicServer, Inject, Reply, StreamError
+from tierwise.testing import Drop, Fail, FakeAnthropicServer, Inject, Reply, StreamError
 
 from .conftest import ProxyFactory
 from .harness import FAST_RETRIES, HELLO, VERSION, Proxy
@@ -265,3 +265,37 @@ def test_client_leaving_a_long_non_streaming_request_cancels_it(proxy: Proxy) ->
     assert time.monotonic() - started < 2.0  # not the 3 s the upstream would have taken
     assert outcome.status == 499
     assert outcome.error_type == "client_disconnected"
+
+
+def test_a_stream_cut_short_is_billed_for_what_was_relayed(proxy: Proxy) -> None:
+    """The client leaves after eight text deltas: no ``message_delta`` ever carried the final
+    count, so the output is counted from the deltas relayed and marked as an estimate (it used
+    to be ``message_start``'s placeholder, 1 token)."""
+    words = " ".join(f"word{i:04d}" for i in range(300))
+    proxy.fake.script.push(Reply(text=words, chunk_delay=0.02))
+    relayed = 0
+    with httpx.stream("POST", f"{proxy.url}/v1/messages", json=STREAM_BODY, headers=VERSION) as r:
+        for line in r.iter_lines():
+            if line.startswith("data:") and "text_delta" in line:
+                relayed += 1
+                if relayed == 8:
+                    break
+    (outcome,) = proxy.wait_outcomes(timeout=3.0)
+    assert outcome.error_type == "client_disconnected"
+    assert outcome.usage_estimated
+    assert outcome.usage is not None
+    # eight deltas of about nine characters: two to three tokens each
+    assert 8 <= outcome.usage.output_tokens <= 40
+
+
+def test_a_client_leaving_during_a_retry_wait_keeps_the_attempt(proxy: Proxy) -> None:
+    """The upstream answered 529 and the proxy waits to retry when the client gives up: the
+    call that was made is recorded, not an empty list of attempts."""
+    proxy.fake.script.push(Fail(529, headers={"retry-after": "2"}))
+    body = {"model": "claude-haiku-5-5", "max_tokens": 5, "messages": HELLO}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{proxy.url}/v1/messages", json=body, headers=VERSION, timeout=0.5)
+    (outcome,) = proxy.wait_outcomes(timeout=3.0)
+    assert outcome.status == 499
+    assert [attempt.model for attempt in outcome.attempts] == ["claude-haiku-5-5"]
+    assert outcome.attempts[0].error_type == "client_disconnected"

@@ -105,6 +105,7 @@ class Outcome:
     caller: str | None = None
     error_type: str | None = None
     routing_calls: tuple[RoutingCall, ...] = ()
+    usage_estimated: bool = False  # a stream cut short: output counted from the deltas relayed
 
     @property
     def routing_cost(self) -> Decimal:

@@ -124,6 +124,9 @@ class DecisionRecord:
     session_id: str | None = None
     switch_decision: str | None = None
     switch_cache_cost_micro_usd: int | None = None
+    # the usage is tierwise's estimate, not the API's: a stream that ended before its final
+    # counts (the client left, the upstream broke) is billed for what was relayed
+    usage_estimated: bool = False
 
     @classmethod
     def from_outcome(
@@ -218,6 +221,7 @@ class DecisionRecord:
             session_id=_short(routed.session_id) if routed is not None else None,
             switch_decision=routed.switch if routed is not None else None,
             switch_cache_cost_micro_usd=_switch_cost(routed),
+            usage_estimated=outcome.usage_estimated,
         )
 
     # -- plain forms: a row for the store, a JSON line for the spool --------------------------

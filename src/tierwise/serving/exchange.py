@@ -48,6 +48,7 @@ class Exchange:
         "ttfb",
         "upstream_latency",
         "usage",
+        "usage_estimated",
     )
 
     def __init__(self, request_id: str) -> None:
@@ -63,6 +64,7 @@ class Exchange:
         self.stream = False
         self.error_type: str | None = None
         self.usage: Usage | None = None
+        self.usage_estimated = False
         self.upstream_latency: float | None = None
         self.ttfb: float | None = None
         self.response_started = False
@@ -108,6 +110,7 @@ class Exchange:
             caller=self.caller,
             error_type=self.error_type,
             routing_calls=tuple(self.routing_calls),
+            usage_estimated=self.usage_estimated,
         )
 
     def _attempts(self, served_model: str | None) -> tuple[Attempt, ...]:

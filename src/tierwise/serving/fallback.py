@@ -22,6 +22,8 @@ from tierwise.messages.routing import MessagesRouter, Routed
 from tierwise.serving.headers import Header
 from tierwise.serving.upstream import Upstream, UpstreamError, UpstreamResponse
 
+CLIENT_LEFT = "client_disconnected"  # an attempt the caller did not wait for
+
 
 @dataclass(slots=True)
 class Trail:
@@ -94,19 +96,24 @@ async def open_upstream(
                 max_retries=retries,
             )
         except UpstreamError as exc:
+            failed: UpstreamError = exc
             latency = time.perf_counter() - started
             trail.attempts.append(
                 Attempt(current.model, exc.status, exc.error_type, latency, exc.retries)
             )
-            while chain and not router.can_retarget(current, chain[0]):
-                chain.pop(0)  # that model would reject something never rewritten (a prefill)
-            if not chain or not exc.fallback_eligible:
-                raise
-            model = chain.pop(0)
-            trail.steps.append(f"{current.model} -> {model} ({exc.error_type})")
-            current = router.retarget(current, model, api_version=api_version)
-            continue
-        trail.attempts.append(
-            Attempt(current.model, response.status, None, response.latency, response.retries)
-        )
-        return current, response
+        except BaseException:  # the caller left (cancelled) mid-call: the call was still made
+            latency = time.perf_counter() - started
+            trail.attempts.append(Attempt(current.model, None, CLIENT_LEFT, latency, 0))
+            raise
+        else:
+            trail.attempts.append(
+                Attempt(current.model, response.status, None, response.latency, response.retries)
+            )
+            return current, response
+        while chain and not router.can_retarget(current, chain[0]):
+            chain.pop(0)  # that model would reject something never rewritten (a prefill)
+        if not chain or not failed.fallback_eligible:
+            raise failed
+        model = chain.pop(0)
+        trail.steps.append(f"{current.model} -> {model} ({failed.error_type})")
+        current = router.retarget(current, model, api_version=api_version)

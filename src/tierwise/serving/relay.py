@@ -29,6 +29,10 @@ from tierwise.serving.upstream import UpstreamError, UpstreamResponse
 
 MAX_HELD = 1 << 20  # a "partial event" this large means the framing is not what we expect
 _INTERESTING = (b"message_start", b"message_delta", b"event: error", b"event:error")
+_DELTA = b'"delta":{"type":"'
+# '"delta":{"type":"text_delta","text":""}}' less the content: the framing of one delta
+_DELTA_FRAME = len(b'"delta":{"type":"text_delta","text":""}}')
+BYTES_PER_TOKEN = 4  # the usual ratio for English text and code
 
 
 class SseTap:
@@ -40,6 +44,8 @@ class SseTap:
         self.start_usage: dict[str, Any] | None = None
         self.delta_usage: dict[str, Any] | None = None
         self.error_type: str | None = None
+        self.delta_bytes = 0  # content relayed in content_block_delta events, roughly
+        self.estimated = False  # usage() counted output from the deltas relayed
 
     def push(self, chunk: bytes) -> bytes:
         """The bytes ready to send: everything up to the last complete event."""
@@ -53,6 +59,8 @@ class SseTap:
             return b""
         ready, self._held = data[:cut], data[cut:]
         self.mid_event = False
+        if self.delta_usage is None:  # until the final counts arrive, measure what is relayed
+            self.delta_bytes += _delta_bytes(ready)
         if any(marker in ready for marker in _INTERESTING):
             self._inspect(ready)
         return ready
@@ -71,11 +79,23 @@ class SseTap:
         return b"\n\n" + frame if self.mid_event else frame
 
     def usage(self) -> Usage | None:
-        """The stream's usage: ``message_start``'s, overlaid with the last ``message_delta``'s."""
+        """The stream's usage: ``message_start``'s, overlaid with the last ``message_delta``'s.
+
+        A stream that ended before its ``message_delta`` (the client left, the upstream broke)
+        was still billed for what was generated: its output tokens are then estimated from the
+        deltas relayed (``estimated`` says so), never left at ``message_start``'s placeholder.
+        """
         if self.start_usage is None and self.delta_usage is None:
             return None
+        counts = {**(self.start_usage or {}), **(self.delta_usage or {})}
+        if self.delta_usage is None and self.delta_bytes:
+            relayed = -(-self.delta_bytes // BYTES_PER_TOKEN)
+            start_output = counts.get("output_tokens")
+            if not isinstance(start_output, int) or relayed > start_output:
+                counts["output_tokens"] = relayed
+                self.estimated = True
         try:
-            return Usage.from_api({**(self.start_usage or {}), **(self.delta_usage or {})})
+            return Usage.from_api(counts)
         except InvalidUsageError:
             return None
 
@@ -112,6 +132,19 @@ class SseTap:
             error = payload.get("error")
             kind = error.get("type") if isinstance(error, dict) else None
             self.error_type = kind if isinstance(kind, str) else "api_error"
+
+
+def _delta_bytes(ready: bytes) -> int:
+    """The bytes of generated content in the ``content_block_delta`` events of ``ready``: each
+    delta object's length less its fixed framing (a few bytes of escapes are counted too)."""
+    total = 0
+    at = ready.find(_DELTA)
+    while at >= 0:
+        end = ready.find(b"\n", at)
+        end = len(ready) if end < 0 else end
+        total += max(0, end - at - _DELTA_FRAME)
+        at = ready.find(_DELTA, end)
+    return total
 
 
 def _boundary(data: bytes) -> int:

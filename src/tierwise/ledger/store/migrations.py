@@ -199,6 +199,14 @@ def m007_budget_reservations(conn: Connection) -> None:
     table.create(conn)
 
 
+def m008_usage_estimated(conn: Connection) -> None:
+    """Whether a record's usage is tierwise's estimate: a stream that ended before the API's
+    final counts is billed from the deltas it relayed."""
+    column: Column[bool] = Column("usage_estimated", Boolean())
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE tierwise_decisions ADD COLUMN {column.name} {kind}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("m001_decisions", m001_decisions),
     Migration("m002_routing_cost", m002_routing_cost),
@@ -207,6 +215,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("m005_token_counts", m005_token_counts),
     Migration("m006_sessions", m006_sessions),
     Migration("m007_budget_reservations", m007_budget_reservations),
+    Migration("m008_usage_estimated", m008_usage_estimated),
 )
 
 

@@ -159,6 +159,7 @@ decisions = Table(
     Column("session_id", Text()),  # m006: the agent session, its switch decision and cache loss
     Column("switch_decision", Text()),
     Column("switch_cache_cost_micro_usd", Integer()),
+    Column("usage_estimated", Boolean()),  # m008: usage counted from a stream cut short
     Index("ix_tierwise_decisions_time", "time"),
 )
 

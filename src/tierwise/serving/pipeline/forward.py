@@ -74,6 +74,7 @@ class Forward:
             observe=None if ex.capture is None else ex.capture.feed,
         )
         ex.ttfb, ex.usage = result.ttfb, result.tap.usage()
+        ex.usage_estimated = result.tap.estimated
         if result.client_gone:
             ex.error_type = "client_disconnected"
         elif result.broken is not None:
