@@ -7,9 +7,11 @@ Starlette, uvicorn and aiohttp are imported inside the function body, not here.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -98,25 +100,38 @@ def serve_command(
             "(default: policy, else 10)."
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Serving processes on the one port (records and budgets are shared through "
+            "the store; pins, sessions and metrics are per process)."
+        ),
+    ] = 1,
 ) -> None:
     """Run the routing proxy: point ANTHROPIC_BASE_URL at it and ask for model "auto"."""
-    from tierwise.serving.server import listen, serve
+    from tierwise.serving.server import listen
 
+    if workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        raise typer.Exit(2)
+    build = partial(
+        _build,
+        host,
+        port,
+        policy,
+        upstream,
+        api_key_env,
+        client_keys_file,
+        max_body_mb,
+        db=db,
+        store_prompts=store_prompts,
+        metrics=metrics,
+        timeouts=Timeouts(connect_timeout, read_timeout, shutdown_grace),
+    )
     try:
-        app, settings, aliases, recorder = _build(
-            host,
-            port,
-            policy,
-            upstream,
-            api_key_env,
-            client_keys_file,
-            max_body_mb,
-            db=db,
-            record=record,
-            store_prompts=store_prompts,
-            metrics=metrics,
-            timeouts=Timeouts(connect_timeout, read_timeout, shutdown_grace),
-        )
+        # with workers, the parent only checks the configuration: it starts no thread (the
+        # recorder's) that a fork could not carry; each worker builds its own app
+        app, settings, aliases, recorder = build(record=record and workers == 1)
     except TierwiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
@@ -127,11 +142,35 @@ def serve_command(
             recorder.close()
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
+    _banner(settings, aliases, metrics=metrics, db=db if record else None, workers=workers)
+    if workers == 1:
+        _run(app, settings, recorder, sock)
+        return
+    from tierwise.serving.workers import run_workers
+
+    def work() -> int:
+        app, settings, _, recorder = build(record=record)
+        _run(app, settings, recorder, sock)
+        return 0
+
+    code = run_workers(workers, work)
+    sock.close()
+    if code:
+        raise typer.Exit(code)
+
+
+def _banner(
+    settings: ProxySettings, aliases: list[str], *, metrics: bool, db: str | None, workers: int
+) -> None:
+    """What runs where: the address, the upstream, the pages, the store."""
+    from tierwise.ledger.store.paths import resolve
+
     mode = "server key, client keys required" if settings.server_key else "caller's own key"
     base = f"http://{settings.host}:{settings.port}"
+    processes = f"; {workers} worker processes" if workers > 1 else ""
     print(
-        f"tierwise proxy on {base} -> "
-        f"{settings.upstream.base_url} (aliases: {', '.join(aliases)}; credentials: {mode})",
+        f"tierwise proxy on {base} -> {settings.upstream.base_url} "
+        f"(aliases: {', '.join(aliases)}; credentials: {mode}{processes})",
         file=sys.stderr,
     )
     pages = f"dashboard: {base}/dashboard" + (f"; metrics: {base}/metrics" if metrics else "")
@@ -140,8 +179,17 @@ def serve_command(
         print(
             "note: listening beyond loopback; callers use their own Anthropic keys", file=sys.stderr
         )
-    if recorder is not None:
-        print(f"recording decisions to {recorder.store.display}", file=sys.stderr)
+    if db is not None or workers == 1:
+        where = resolve(db, os.environ).display
+        print(f"recording decisions to {where}", file=sys.stderr)
+
+
+def _run(
+    app: Starlette, settings: ProxySettings, recorder: Recorder | None, sock: socket.socket
+) -> None:
+    """Serve until SIGTERM/SIGINT, then flush the recorder and say what it wrote."""
+    from tierwise.serving.server import serve
+
     try:
         serve(app, settings.host, settings.port, grace_seconds=settings.shutdown_grace, sock=sock)
     finally:
