@@ -255,7 +255,7 @@ def running(args: argparse.Namespace, directory: Path) -> Iterator[dict[str, Ser
         env.pop("SERVICE_PORT", None)  # it would override PORT
         ccr = servers.start(CCR, ccr_port, [node, str(cli), "start"], env)
 
-        serve = [tierwise, "serve", "--upstream", upstream]
+        serve = [tierwise, "serve", "--upstream", upstream, "--workers", str(args.workers)]
         tw_port, norec_port = free_port(), free_port()
         db = directory / "tierwise.db"
         tw = servers.start(TIERWISE, tw_port, [*serve, "--port", str(tw_port), "--db", str(db)])
@@ -306,6 +306,9 @@ def run_bench(args: argparse.Namespace) -> Results:
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="tierwise serve --workers (default 1)"
     )
     parser.add_argument("--seconds", type=int, default=5, help="per measurement (default 5)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")

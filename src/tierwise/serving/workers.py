@@ -21,13 +21,13 @@ from types import FrameType
 
 def run_workers(count: int, work: Callable[[], int]) -> int:
     """Run ``work`` in ``count`` forked processes until they all exit; the first non-zero exit
-    code, else 0. Each worker gets its own process group, so a Ctrl-C reaches the workers
-    once, through the parent, and each drains as it would alone."""
+    code, else 0. SIGTERM or SIGINT to the parent reaches every worker as SIGTERM: a worker
+    that also got the terminal's Ctrl-C (it shares the process group) sees a second stop
+    request, which uvicorn counts as one, so it still drains instead of being forced off."""
     pids: list[int] = []
     for _ in range(count):
         pid = os.fork()
         if pid == 0:  # the worker
-            os.setpgid(0, 0)
             code = 1
             try:
                 code = work()
@@ -43,7 +43,7 @@ def run_workers(count: int, work: Callable[[], int]) -> int:
     def forward(signum: int, frame: FrameType | None) -> None:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):  # that worker has already exited
-                os.kill(pid, signum)
+                os.kill(pid, signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
