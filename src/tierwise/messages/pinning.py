@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tierwise.core.errors import InputError
+from tierwise.messages.expiring import ExpiringLRU
 
 DEFAULT_MAX_KEYS = 100_000
 DEFAULT_TTL_SECONDS = 3600.0
@@ -87,12 +85,8 @@ def needs_pinning(body: Mapping[str, Any], *, breakpoints: bool = True) -> bool:
 
 
 class ConversationPins:
-    """Which model served each conversation: a bounded, thread-safe LRU with a sliding TTL.
-
-    The proxy is single-threaded async, but the library client may be shared across threads, so
-    every access takes one lock. Reading a pin refreshes its TTL; the least recently used key is
-    evicted once ``max_keys`` is reached. ``clock`` is injectable for tests.
-    """
+    """Which model served each conversation: a bounded, thread-safe LRU with a sliding TTL
+    (``ExpiringLRU``): reading a pin refreshes it. ``clock`` is injectable for tests."""
 
     def __init__(
         self,
@@ -101,51 +95,28 @@ class ConversationPins:
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_keys <= 0:
-            raise InputError(f"max_keys must be positive, got {max_keys}")
-        if ttl_seconds <= 0:
-            raise InputError(f"ttl_seconds must be positive, got {ttl_seconds}")
+        self._pins: ExpiringLRU[str] = ExpiringLRU(max_keys, ttl_seconds, clock)
         self.max_keys = max_keys
         self.ttl_seconds = ttl_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     def get(self, key: str) -> str | None:
         """The model pinned for ``key``, or ``None`` (never pinned, evicted or expired)."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            now = self._clock()
-            if entry[1] <= now:
-                del self._entries[key]
-                return None
-            self._entries[key] = (entry[0], now + self.ttl_seconds)
-            self._entries.move_to_end(key)
-            return entry[0]
+        return self._pins.get(key)
 
     def pin(self, key: str, model: str) -> None:
         """Record that ``model`` served the conversation ``key`` (replacing any earlier pin)."""
-        with self._lock:
-            self._entries[key] = (model, self._clock() + self.ttl_seconds)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_keys:
-                self._entries.popitem(last=False)
+        self._pins.put(key, model)
 
     def forget(self, key: str) -> None:
         """Drop the pin for ``key``, if any."""
-        with self._lock:
-            self._entries.pop(key, None)
+        self._pins.pop(key)
 
     def clear(self) -> None:
         """Drop every pin."""
-        with self._lock:
-            self._entries.clear()
+        self._pins.clear()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._pins)
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.get(key) is not None

@@ -16,18 +16,17 @@ Without the headers there is no session here: other clients keep the conversatio
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from tierwise.core.catalog import Catalog
-from tierwise.core.errors import InputError, UnknownModelError, UnknownPriceError
+from tierwise.core.errors import UnknownModelError, UnknownPriceError
 from tierwise.core.pricing import cost
 from tierwise.core.usage import Usage
+from tierwise.messages.expiring import ExpiringLRU
 from tierwise.messages.pinning import needs_pinning
 
 SESSION_HEADER = "x-claude-code-session-id"
@@ -173,8 +172,8 @@ def switch_costs(
 
 
 class Sessions:
-    """Each session's ``SessionState``: a bounded, thread-safe LRU with a sliding TTL (the
-    library client may be shared across threads). ``clock`` is injectable for tests."""
+    """Each session's ``SessionState``: a bounded, thread-safe LRU with a sliding TTL
+    (``ExpiringLRU``; the library client may be shared across threads). ``clock`` is for tests."""
 
     def __init__(
         self,
@@ -183,51 +182,33 @@ class Sessions:
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_sessions <= 0:
-            raise InputError(f"max_sessions must be positive, got {max_sessions}")
-        if ttl_seconds <= 0:
-            raise InputError(f"ttl_seconds must be positive, got {ttl_seconds}")
+        self._states: ExpiringLRU[SessionState] = ExpiringLRU(
+            max_sessions, ttl_seconds, clock, what="max_sessions"
+        )
         self.max_sessions = max_sessions
         self.ttl_seconds = ttl_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[SessionState, float]] = OrderedDict()
 
     def get(self, key: str) -> SessionState | None:
         """The state of session ``key``, or ``None`` (never seen, evicted or expired)."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[1] <= self._clock():
-                del self._entries[key]
-                return None
-            return entry[0]
+        return self._states.get(key, refresh=False)
 
     def served(
         self, key: str, model: str, usage: Usage | None, *, new_instruction: bool
     ) -> SessionState:
         """Record one served request of session ``key``; the new state."""
-        with self._lock:
-            entry = self._entries.get(key)
-            now = self._clock()
-            fresh = entry is None or entry[1] <= now
-            before = SessionState(model=model) if fresh or entry is None else entry[0]
-            state = before.served(model, usage, new_instruction=new_instruction)
-            self._entries[key] = (state, now + self.ttl_seconds)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_sessions:
-                self._entries.popitem(last=False)
-            return state
+
+        def advance(before: SessionState | None) -> SessionState:
+            start = before if before is not None else SessionState(model=model)
+            return start.served(model, usage, new_instruction=new_instruction)
+
+        return self._states.update(key, advance)
 
     def clear(self) -> None:
         """Forget every session."""
-        with self._lock:
-            self._entries.clear()
+        self._states.clear()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._states)
 
     def __repr__(self) -> str:
         return f"<Sessions {len(self)}/{self.max_sessions}, ttl {self.ttl_seconds:g}s>"
