@@ -41,6 +41,7 @@ class Needle:
     phrase: str  # as written in the policy, shown in traces
     text: str  # padded words, a padded prefix, or a raw substring; "" for a regex
     pattern: re.Pattern[str] | None = None
+    word: str | None = None  # a regex's leading literal word: no need to search without it
 
     def in_lead(self, features: PromptFeatures) -> bool:
         """Whether the phrase occurs in the instruction's first line (where the ask usually is)."""
@@ -68,7 +69,10 @@ class PhraseMatcher:
         for rule, phrases in enumerate(phrases_by_rule):
             for phrase in phrases:
                 if phrase.startswith("re:"):
-                    matcher.patterns.append(Needle(rule, phrase, "", _compile_pattern(phrase[3:])))
+                    pattern = _compile_pattern(phrase[3:])
+                    matcher.patterns.append(
+                        Needle(rule, phrase, "", pattern, _leading_word(pattern))
+                    )
                 elif _NO_SPACE_SCRIPT.search(phrase):
                     matcher.substrings.append(Needle(rule, phrase, phrase.lower()))
                 elif phrase.endswith("*"):
@@ -101,8 +105,24 @@ class PhraseMatcher:
             instruction = features.instruction
             found.extend(n for n in self.substrings if n.text in instruction)
         instruction = features.instruction
-        found.extend(n for n in self.patterns if n.pattern and n.pattern.search(instruction))
+        found.extend(
+            n
+            for n in self.patterns
+            if n.pattern and (n.word is None or n.word in words) and n.pattern.search(instruction)
+        )
         return found
+
+
+_LEADING_WORD = re.compile(r"\\b([a-z]+)(?: |\\b|\\s)")
+
+
+def _leading_word(pattern: re.Pattern[str]) -> str | None:
+    """The whole word a pattern must start with (``\\bturn (?:this|it) into`` → ``turn``), so a
+    prompt without that word skips the regex; ``None`` when the pattern has no such word."""
+    if pattern.flags & re.IGNORECASE:
+        return None
+    match = _LEADING_WORD.match(pattern.pattern)
+    return match.group(1) if match else None
 
 
 def _compile_pattern(pattern: str) -> re.Pattern[str]:
