@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from starlette.applications import Starlette
@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tierwise.ledger.outcome import OutcomeHook, ignore_outcome
 from tierwise.messages.api_errors import error_type_for
@@ -91,14 +92,12 @@ def create_app(
                 await anyio.to_thread.run_sync(budgets.close)
             await state.upstream.aclose()
 
-    app = Starlette(
+    messages, count_tokens = MessagesEndpoint(state), MessagesEndpoint(state, count_tokens=True)
+    app = ProxyApp(
+        fast_paths={"/v1/messages": messages, "/v1/messages/count_tokens": count_tokens},
         routes=[
-            Route("/v1/messages", MessagesEndpoint(state), methods=["POST"]),
-            Route(
-                "/v1/messages/count_tokens",
-                MessagesEndpoint(state, count_tokens=True),
-                methods=["POST"],
-            ),
+            Route("/v1/messages", messages, methods=["POST"]),
+            Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
             Route("/v1/models", models.list, methods=["GET"]),
             Route("/v1/models/{model_id:path}", models.get, methods=["GET"]),
             Route("/", _root, methods=["GET", "HEAD"]),
@@ -115,6 +114,28 @@ def create_app(
     )
     app.state.proxy = state
     return app
+
+
+class ProxyApp(Starlette):
+    """Starlette with the two Messages paths dispatched ahead of its middleware and router.
+
+    They are nearly all of a proxy's traffic, and their endpoint is its own error layer (every
+    failure becomes an Anthropic-shaped answer there), so the stack in between only costs time.
+    Every other path, method and the lifespan go through Starlette as usual.
+    """
+
+    def __init__(self, *, fast_paths: Mapping[str, ASGIApp], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._fast_paths = dict(fast_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self._fast_paths.get(scope["path"])
+            if endpoint is not None:
+                scope["app"] = self  # as Starlette sets it
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 class _ModelsEndpoint:
