@@ -31,7 +31,7 @@ from tierwise.learned.pipeline import Router
 KEYWORD = "fix the typo in the README"  # a keyword rule decides: haiku
 # Past the short-question ceiling (sonnet, which a haiku/opus dataset maps to haiku).
 LONG = (
-    ", if every crate holds as many apples as the crate we counted last week at the farm near "
+    ", if every crate holds as many apples as the crate counted last week at the farm near "
     "the old river, and nobody has eaten any of them since"
 )
 
@@ -154,3 +154,30 @@ def test_a_policy_without_the_learned_strategy_cannot_be_calibrated(folder: Path
     dataset = load_dataset(folder / "unseen.jsonl")
     with pytest.raises(InputError, match="does not run the learned strategy"):
         composite_outcomes(dataset, default_policy(), lambda: None)
+
+
+@pytest.mark.parametrize(
+    ("text", "passes"),
+    [
+        (
+            "Ryan plants 2 flowers a day. After 15 days, how many does he have if 5 did not grow?",
+            True,
+        ),
+        ("Which of the following is true?\nA. one\nB. two\nC. three\nD. four\nAnswer:", True),
+        ("how many orders were placed in the last 7 days?", True),
+        (
+            "For our inventory, should we lock rows with SELECT ... FOR UPDATE? ~50 updates/s?",
+            False,
+        ),
+        ("Rails: when an order ships, send tracking info via a job, retry 5 times?", False),
+        ("why does `sum_list(xs)` return 0 for 3 items?", False),
+        ("how many apples are in 7 crates", False),  # not a question
+        ("what is the capital of France?", False),  # no numbers: not exam-shaped prose
+    ],
+)
+def test_the_gate_lets_through_only_self_contained_questions(text: str, passes: bool) -> None:
+    from tierwise.core.features import PromptFeatures
+    from tierwise.learned.gate import self_contained_question
+
+    request = RouteRequest(text=text)
+    assert self_contained_question(text, PromptFeatures.of(request)) is passes
