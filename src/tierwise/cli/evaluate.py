@@ -245,6 +245,14 @@ def calibrate_command(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write a policy TOML using the router.")
     ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            help="Calibrate this policy's decisions with the router in it: a policy file, or "
+            "composite (the shipped one: rules where confident, the router elsewhere).",
+        ),
+    ] = None,
     prices: CalibratePrices = None,
     data_dir: DataDir = None,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 200,
@@ -266,27 +274,37 @@ def calibrate_command(
     quiet: QuietOption = False,
 ) -> None:
     """Pick the router's thresholds on labelled data for a target; report retention and savings
-    with bootstrap confidence intervals. Rows the router was trained on are left out."""
+    with bootstrap confidence intervals. Rows the router was trained on are left out. With
+    --policy, the figures are that policy's (its rules decide where they do), not the router's
+    alone."""
     import numpy as np
 
     from tierwise.analysis.evaluation.calibrate import Target, calibrate
     from tierwise.analysis.evaluation.costs import cost_matrix
-    from tierwise.analysis.evaluation.routers import learned_scores
+    from tierwise.analysis.evaluation.routers import composite_outcomes, learned_scores
     from tierwise.core.policy import load_policy
     from tierwise.learned.model import load_router
 
     goal = Target.parse(target)
     learned = load_router(router)
+    composite = (
+        load_policy(policy, overrides={"learned": {"router": str(router)}})
+        if policy is not None
+        else None
+    )
     pricing = load_policy(prices)
     loaded = load_datasets(datasets, data_dir)
     ladders = {d.tiers for d in loaded}
     if len(ladders) != 1:
         raise InputError("calibrate: every dataset must have the same tiers")
     loaded = _unseen_rows(loaded, learned.fingerprints, allow_train_rows)
-    scores, quality, cost = [], [], []
+    scores, quality, cost, outcomes = [], [], [], []
     for dataset in loaded:
         with progress_bar(len(dataset), f"scoring {dataset.name}", quiet) as tick:
             scores.append(learned_scores(dataset, learned, tick))
+        if composite is not None:
+            with progress_bar(len(dataset), f"routing {dataset.name}", quiet) as tick:
+                outcomes.append(composite_outcomes(dataset, composite, tick))
         quality.append(dataset.scores)
         cost.append(cost_matrix(dataset, pricing))
     if resamples < 10:
@@ -301,9 +319,10 @@ def calibrate_command(
             goal,
             resamples=resamples,
             conservative=not point_estimate,
+            outcome=np.vstack(outcomes) if outcomes else None,
         )
     if output is not None:
-        write_policy(output, router, result.thresholds)
+        write_policy(output, router, result.thresholds, policy)
     if as_json:
         out.print_json(json.dumps(result.as_dict()))
         return
@@ -365,15 +384,32 @@ def _unseen_rows(loaded: list[Dataset], prints: Fingerprints, allow: bool) -> li
     return kept
 
 
-def write_policy(path: Path, router: Path, thresholds: dict[Tier, float]) -> None:
-    """A policy that extends the default and lets the learned router decide. The router path
-    is written absolute: the loader opens ``learned.router`` as given, from whatever folder the
+def write_policy(
+    path: Path, router: Path, thresholds: dict[Tier, float], base: str | None = None
+) -> None:
+    """A policy that extends the default and lets the learned router decide, or (``base``)
+    extends the policy that was calibrated, with the router and thresholds set. Paths are
+    written absolute: the loader opens ``learned.router`` as given, from whatever folder the
     process runs in, so a relative path would break when run elsewhere."""
+    from tierwise.core.policy import SHIPPED_POLICIES
+
+    if base is None:
+        head = [
+            "# Written by tierwise calibrate: the learned router decides unless the caller names",
+            "# a task type or domain; user-tier bounds and context-size floors still apply.",
+            'extends = "default"',
+            'strategies = ["task_type", "domain", "learned", "user_tier", "context_size", '
+            '"default"]',
+        ]
+    else:
+        shipped = base in SHIPPED_POLICIES and not Path(base).exists()
+        head = [
+            f"# Written by tierwise calibrate: the thresholds were chosen on {base}'s own",
+            "# decisions (its rules decide where they do, the learned router elsewhere).",
+            f"extends = {json.dumps(base if shipped else str(Path(base).resolve()))}",
+        ]
     lines = [
-        "# Written by tierwise calibrate: the learned router decides unless the caller names a",
-        "# task type or domain; user-tier bounds and context-size floors still apply.",
-        'extends = "default"',
-        'strategies = ["task_type", "domain", "learned", "user_tier", "context_size", "default"]',
+        *head,
         "",
         "[learned]",
         f"router = {json.dumps(str(router.resolve()))}",

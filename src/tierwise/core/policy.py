@@ -1,9 +1,9 @@
 """Loading a policy file: TOML in, a validated ``Policy`` out, or one clear ``PolicyError``.
 
-A user's policy can stand alone or start with ``extends = "default"`` (or ``extends =
-"base.toml"``, another policy file, relative to this one) to change only what it names (tables
-merge key by key; lists replace). Model ids are checked against the catalog at
-load time, so a typo fails at start-up rather than on the first request.
+A user's policy can stand alone or start with ``extends = "default"`` (or ``"composite"``, the
+shipped composite policy, or ``"base.toml"``, another policy file, relative to this one) to
+change only what it names (tables merge key by key; lists replace). Model ids are checked
+against the catalog at load time, so a typo fails at start-up rather than on the first request.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from tierwise.core.policy_schema import PolicyConfig
 from tierwise.core.tiers import Tier
 
 DEFAULT_POLICY_NAME = "default_policy.toml"
+# Policies shipped with tierwise, by the name ``extends`` (and ``load_policy``) accept.
+SHIPPED_POLICIES = {"default": DEFAULT_POLICY_NAME, "composite": "composite_policy.toml"}
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,23 @@ class Policy:
         return self.models[tier]
 
 
-def load_policy(path: Path | str | None = None, *, catalog: Catalog | None = None) -> Policy:
-    """Load and validate a policy file; ``None`` loads the default shipped with tierwise."""
+def load_policy(
+    path: Path | str | None = None,
+    *,
+    catalog: Catalog | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Policy:
+    """Load and validate a policy file; ``None`` loads the default shipped with tierwise, and a
+    shipped policy's name (``"composite"``) that policy when no such file exists. ``overrides``
+    are merged over the file's settings before validation (``{"learned": {"router": ...}}``)."""
     catalog = catalog or default_catalog()
     if path is None:
-        return _build(_default_data(), "default policy", catalog)
-    path = Path(path)
-    return _build(_file_data(path, ()), str(path), catalog)
+        data, source = _default_data(), "default policy"
+    elif str(path) in SHIPPED_POLICIES and not Path(path).exists():
+        data, source = _shipped_data(str(path)), f"{path} policy"
+    else:
+        data, source = _file_data(Path(path), ()), str(path)
+    return _build(_merge(data, overrides or {}), source, catalog)
 
 
 def default_policy_text() -> str:
@@ -81,9 +93,9 @@ def _file_data(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if base is None:
         return data
     if not isinstance(base, str) or not base:
-        raise PolicyError(f'{path}: extends: give "default" or a policy file\'s path')
-    if base == "default":
-        return _merge(_default_data(), data)
+        raise PolicyError(f'{path}: extends: give "default", "composite" or a policy file\'s path')
+    if base in SHIPPED_POLICIES:
+        return _merge(_shipped_data(base), data)
     parent = (path.parent / base).resolve()
     if parent in chain or parent == path.resolve():
         cycle = " -> ".join(str(p) for p in (*chain, path.resolve(), parent))
@@ -100,6 +112,17 @@ def default_policy() -> Policy:
 def _default_data() -> dict[str, Any]:
     raw = resources.files("tierwise.core").joinpath(DEFAULT_POLICY_NAME).read_bytes()
     return _read_toml(raw, "default policy")
+
+
+def _shipped_data(name: str) -> dict[str, Any]:
+    """A shipped policy's data, merged over what it extends (shipped policies extend only
+    the default)."""
+    if name == "default":
+        return _default_data()
+    raw = resources.files("tierwise.core").joinpath(SHIPPED_POLICIES[name]).read_bytes()
+    data = _read_toml(raw, f"{name} policy")
+    data.pop("extends", None)
+    return _merge(_default_data(), data)
 
 
 def _read_toml(raw: bytes | None, source: str) -> dict[str, Any]:

@@ -338,9 +338,13 @@ class LearnedConfig(_Strict):
     A prompt goes to the cheapest tier whose rung score (the router's probability that a tier
     above it is needed) is below that tier's threshold; a tier without a threshold uses 0.5.
     ``tierwise calibrate`` picks thresholds for a target retention, top-tier share or budget.
+    ``gate = "question"``: the router decides only prompts shaped like a self-contained
+    question (multiple choice, or a prose question with numbers and no code) and passes on the
+    rest, so a router trained on exam-style data leaves coding requests to the rules.
     """
 
     router: str | None = None  # path of the router JSON file
+    gate: Literal["none", "question"] = "none"
     thresholds: dict[Tier, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
 
 
@@ -383,7 +387,7 @@ class PolicyConfig(_Strict):
 
     version: Literal[1] = 1
     name: str = "custom"
-    extends: str | None = None  # "default" or another policy file (relative to this one)
+    extends: str | None = None  # "default", "composite" or another policy file (relative to it)
     strategies: list[StrategyName] = Field(default_factory=lambda: list(DEFAULT_STRATEGIES))
     tiers: TiersConfig = Field(default_factory=TiersConfig)
     routes: dict[str, Route] = Field(default_factory=dict)

@@ -18,6 +18,7 @@ from tierwise.core.policy_schema import LearnedConfig
 from tierwise.core.request import RouteRequest
 from tierwise.core.strategies.base import SoFar
 from tierwise.core.tiers import Tier
+from tierwise.learned.gate import self_contained_question
 
 if TYPE_CHECKING:
     from tierwise.learned.model import LearnedRouter
@@ -47,6 +48,7 @@ class LearnedStrategy:
     thresholds: dict[Tier, float]
     name: str = "learned"
     only_decides: bool = True
+    gate: str = "none"
 
     @classmethod
     def from_config(cls, config: LearnedConfig) -> LearnedStrategy:
@@ -54,9 +56,13 @@ class LearnedStrategy:
         if not config.router:
             raise ValueError("learned.router is not set")
         router = _load(config.router)
-        return cls(router, {**router.thresholds, **config.thresholds})
+        return cls(router, {**router.thresholds, **config.thresholds}, gate=config.gate)
 
     def evaluate(self, request: RouteRequest, features: PromptFeatures, so_far: SoFar) -> Verdict:
+        if self.gate == "question" and not self_contained_question(request.text, features):
+            return Verdict(
+                self.name, Action.PASS, "not a self-contained question: left to the rules"
+            )
         scores = self.router.scores(request.text, category_of(request))
         tier = self.router.choose(scores, self.thresholds)
         shown = ", ".join(

@@ -109,16 +109,18 @@ def calibrate(
     confidence: float = 0.95,
     seed: int = 0,
     conservative: bool = True,
+    outcome: Ints | None = None,
 ) -> Calibration:
     """Thresholds for ``target`` on this data, with bootstrap intervals; a retention target
-    is held by the lower confidence bound when ``conservative``."""
+    is held by the lower confidence bound when ``conservative``. With ``outcome`` (n, tiers:
+    the tier a policy ends on for each tier the scores choose), every figure is the policy's."""
     n = len(scores)
-    points = operating_points(scores, quality, cost)
+    points = operating_points(scores, quality, cost, outcome=outcome)
     chosen, met = _pick(points, target, quality, cost, n)
     if conservative and target.kind == "retention" and met:
-        chosen, met = _pick_by_bound(points, scores, quality, target.value)
+        chosen, met = _pick_by_bound(points, scores, quality, target.value, outcome)
     thresholds = np.minimum(chosen.thresholds, 1.0)  # inf (never stay) is 1.0 in a policy
-    choice = choose(scores, chosen.thresholds)
+    choice = choose(scores, chosen.thresholds, outcome)
     rng = np.random.default_rng(seed)
     rows = np.arange(n)
     retention, savings, share = [], [], []
@@ -158,13 +160,17 @@ def retention_bound(choice: Ints, quality: Floats, z: float = LOWER_BOUND_Z) -> 
 
 
 def _pick_by_bound(
-    points: list[Operating], scores: Floats, quality: Floats, target: float
+    points: list[Operating],
+    scores: Floats,
+    quality: Floats,
+    target: float,
+    outcome: Ints | None = None,
 ) -> tuple[Operating, bool]:
     """The cheapest point whose lower bound of retention reaches ``target`` (always-top when
     none does: its retention is 1 by definition)."""
     floor = target * float(quality[:, -1].mean()) - 1e-12
     for p in sorted((p for p in points if p.quality >= floor), key=lambda p: (p.cost, -p.quality)):
-        if retention_bound(choose(scores, p.thresholds), quality) >= target - 1e-12:
+        if retention_bound(choose(scores, p.thresholds, outcome), quality) >= target - 1e-12:
             return p, True
     return max(points, key=lambda p: (p.top_share, p.quality)), False
 

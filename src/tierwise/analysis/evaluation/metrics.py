@@ -71,8 +71,9 @@ def point(choice: Ints, quality: Floats, cost: Floats, tiers: tuple[Tier, ...]) 
     )
 
 
-def choose(scores: Floats, thresholds: Floats) -> Ints:
-    """Tier index per row: the cheapest rung whose score is below its threshold, else the top.
+def choose(scores: Floats, thresholds: Floats, outcome: Ints | None = None) -> Ints:
+    """Tier index per row: the cheapest rung whose score is below its threshold, else the top;
+    with ``outcome`` (n, tiers), the tier a policy ends on given that choice.
 
     ``scores`` is (n, rungs): rung ``k`` scores how likely a tier above ``k`` is needed.
     """
@@ -83,6 +84,8 @@ def choose(scores: Floats, thresholds: Floats) -> Ints:
         stay = undecided & (scores[:, k] < thresholds[k])
         choice[stay] = k
         undecided &= ~stay
+    if outcome is not None:
+        return outcome[np.arange(n), choice]
     return choice
 
 
@@ -171,16 +174,18 @@ class Operating:
 
 
 def operating_points(
-    scores: Floats, quality: Floats, cost: Floats, grid: int = 40
+    scores: Floats, quality: Floats, cost: Floats, grid: int = 40, outcome: Ints | None = None
 ) -> list[Operating]:
     """The operating points of a grid of thresholds on every rung.
 
     One rung: every distinct score is a threshold (exact). More rungs: ``grid`` quantiles of each
     rung's scores, every combination (``(grid + 2) ** rungs`` points at most, vectorised).
+    ``outcome`` (n, tiers): the tier a policy ends on for each tier the scores choose
+    (``composite_outcomes``); the points are then the policy's, on the same thresholds.
     """
     n, rungs = scores.shape
     rows = np.arange(n)
-    if rungs == 1:
+    if rungs == 1 and outcome is None:
         curve = pair_curve(scores[:, 0], quality, cost)
         return [
             Operating(np.array([t]), float(q), float(c), float(s))
@@ -188,14 +193,17 @@ def operating_points(
                 curve.thresholds, curve.qualities, curve.costs, curve.shares, strict=True
             )
         ]
-    axes = [
-        np.unique(np.r_[np.quantile(scores[:, k], np.linspace(0, 1, grid + 1)), np.inf])
-        for k in range(rungs)
-    ]
+    if rungs == 1:
+        axes = [np.unique(np.r_[scores[:, 0], np.inf])]
+    else:
+        axes = [
+            np.unique(np.r_[np.quantile(scores[:, k], np.linspace(0, 1, grid + 1)), np.inf])
+            for k in range(rungs)
+        ]
     mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, rungs)
     out: list[Operating] = []
     for thresholds in mesh:
-        choice = choose(scores, thresholds)
+        choice = choose(scores, thresholds, outcome)
         out.append(
             Operating(
                 thresholds,

@@ -8,16 +8,23 @@ operating point is at thresholds of 0.5, and its curve has steps only where it c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from tierwise.analysis.evaluation.dataset import Dataset
 from tierwise.analysis.evaluation.metrics import Floats, Ints
+from tierwise.core.decision import Action, Verdict
 from tierwise.core.errors import InputError
+from tierwise.core.features import PromptFeatures
 from tierwise.core.policy import Policy
+from tierwise.core.policy_schema import PolicyConfig
 from tierwise.core.request import RouteRequest
+from tierwise.core.strategies import FACTORIES, SoFar, Strategy, StrategyFactory
 from tierwise.core.tiers import Tier
+from tierwise.learned.gate import self_contained_question
 from tierwise.learned.model import LearnedRouter
 from tierwise.learned.pipeline import Router
 
@@ -43,12 +50,65 @@ def tier_function_choices(dataset: Dataset, pick: Callable[[str], Tier]) -> Ints
     )
 
 
+def row_request(prompt: str, category: str | None) -> RouteRequest:
+    """A dataset row as routing sees it; its category is what the learned strategy reads."""
+    return RouteRequest(text=prompt, metadata={"category": category} if category else {})
+
+
 def policy_choices(dataset: Dataset, policy: Policy, progress: Callable[[], None]) -> Ints:
-    """The tier the rule policy picks for each row (mapped to the dataset's ladder)."""
+    """The tier the policy picks for each row (mapped to the dataset's ladder)."""
     router = Router(policy)
     out = np.empty(len(dataset), dtype=np.intp)
     for i, row in enumerate(dataset.rows):
-        out[i] = nearest_tier(router.decide(RouteRequest(text=row.prompt)).tier, dataset.tiers)
+        tier = router.decide(row_request(row.prompt, row.category)).tier
+        out[i] = nearest_tier(tier, dataset.tiers)
+        progress()
+    return out
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """Stands in for the learned strategy: decides one tier wherever its gate lets it."""
+
+    tier: Tier
+    gate: str
+    name: str = "learned"
+    only_decides: bool = True
+
+    def evaluate(self, request: RouteRequest, features: PromptFeatures, so_far: SoFar) -> Verdict:
+        if self.gate == "question" and not self_contained_question(request.text, features):
+            return Verdict(self.name, Action.PASS, "not a self-contained question")
+        return Verdict(self.name, Action.DECIDE, f"stand-in: {self.tier.value}", tier=self.tier)
+
+
+def _stand_in_router(policy: Policy, tier: Tier) -> Router:
+    """The policy's router with the learned strategy replaced by one that decides ``tier``."""
+
+    def fixed(config: PolicyConfig) -> Strategy:
+        return _Fixed(tier, config.learned.gate)
+
+    class Stand(Router):
+        factories: ClassVar[Mapping[str, StrategyFactory]] = {**FACTORIES, "learned": fixed}
+
+    return Stand(policy)
+
+
+def composite_outcomes(dataset: Dataset, policy: Policy, progress: Callable[[], None]) -> Ints:
+    """Per row and per tier the learned strategy could decide (the dataset's tiers), the tier
+    the whole policy ends on (the dataset's index): an (n, tiers) table.
+
+    A row some rule decided has one value across its row; elsewhere the floors and ceilings the
+    policy sets bound what the learned strategy chose. With ``outcome[rows, choose(scores, t)]``
+    calibration scores the policy's decisions, not the learned router's alone.
+    """
+    if "learned" not in policy.config.strategies:
+        raise InputError(f"{policy.source}: the policy does not run the learned strategy")
+    routers = [_stand_in_router(policy, tier) for tier in dataset.tiers]
+    out = np.empty((len(dataset), len(dataset.tiers)), dtype=np.intp)
+    for i, row in enumerate(dataset.rows):
+        request = row_request(row.prompt, row.category)
+        for j, router in enumerate(routers):
+            out[i, j] = nearest_tier(router.decide(request).tier, dataset.tiers)
         progress()
     return out
 
