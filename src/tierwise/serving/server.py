@@ -23,7 +23,7 @@ from tierwise.serving.http_protocol import AnthropicShapedHttpProtocol
 from tierwise.serving.threaded_server import BackgroundServer
 
 DEFAULT_GRACE_SECONDS = 10.0  # how long in-flight requests may take to finish at shutdown
-GC_YOUNG_THRESHOLD = 50_000  # allocations between two young-generation collections
+GC_YOUNG_THRESHOLD = 5_000  # allocations between two young-generation collections
 SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while another waits for it
 
 
@@ -36,6 +36,10 @@ def tune_garbage_collector() -> None:
     each also scans whatever the recorder holds in its queue: with recording on that cost the
     event loop a fifth of its time (``benchmarks/bench_recording.py``). Freezing what start-up
     loaded (modules, the policy, the catalog) keeps it out of every later scan.
+
+    Not too rarely either: at 50,000 allocations each collection found enough survivors to stall
+    the loop for tens of milliseconds, once every hundred requests or so (1-client p99 +26 ms in
+    ``benchmarks/bench_side_by_side.py``; +5 ms at 5,000, with the same throughput within noise).
     """
     gc.collect()
     gc.freeze()
