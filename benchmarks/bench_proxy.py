@@ -38,8 +38,9 @@ class Run:
     rps: float
     p50: float
     p99: float
-    errors: int
+    errors: int  # non-2xx responses
     requests: int = 0  # completed within the run
+    socket_errors: int = 0  # connect, read, write and timeout errors
 
 
 def free_port() -> int:
@@ -94,12 +95,16 @@ def wrk(url: str, script: Path, connections: int, seconds: int) -> Run:
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     done = re.search(r"(\d+) requests in", output)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     return Run(
         rps=float(rps.group(1)) if rps else 0.0,
         p50=latency("50%"),
         p99=latency("99%"),
         errors=int(errors.group(1)) if errors else 0,
         requests=int(done.group(1)) if done else 0,
+        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
     )
 
 

@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench_proxy import free_port
 from side_by_side_load import TTFT_SCENARIOS, WRK_SCENARIOS, Run, measure, probe
 from side_by_side_servers import (
     CCR,
@@ -62,7 +63,6 @@ from side_by_side_servers import (
     Servers,
     ccr_config,
     ensure_ccr,
-    free_port,
 )
 
 

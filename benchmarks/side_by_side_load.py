@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import subprocess
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -16,8 +14,8 @@ from typing import Any
 
 import aiohttp
 
+import bench_proxy
 from side_by_side_servers import (
-    _UNITS,
     CCR,
     CONNECTIONS_HIGH,
     CONNECTIONS_LOW,
@@ -77,32 +75,15 @@ def lua_script(model: str, stream: bool, directory: Path) -> Path:
 
 
 def wrk(url: str, script: Path, connections: int, seconds: int) -> Run:
-    output = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-    def latency(label: str) -> float:
-        match = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-        if match is None:
-            raise RuntimeError(f"no {label} latency in wrk output:\n{output}")
-        return float(match.group(1)) * _UNITS[match.group(2)]
-
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    done = re.search(r"(\d+) requests in", output)
-    sockets = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
+    """One wrk run (``bench_proxy.wrk``), with its error counts kept apart."""
+    run = bench_proxy.wrk(url, script, connections, seconds)
     return Run(
-        rps=float(rps.group(1)) if rps else 0.0,
-        p50=latency("50%"),
-        p99=latency("99%"),
-        requests=int(done.group(1)) if done else 0,
-        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
-        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+        rps=run.rps,
+        p50=run.p50,
+        p99=run.p99,
+        requests=run.requests,
+        non_2xx=run.errors,
+        socket_errors=run.socket_errors,
     )
 
 

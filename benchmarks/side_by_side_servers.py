@@ -42,13 +42,6 @@ TARGETS = (DIRECT, CCR, TIERWISE, NORECORD)
 # ----------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def wait_for(port: int, process: subprocess.Popen[bytes], name: str, log: Path) -> None:
     deadline = time.monotonic() + 30.0
     while time.monotonic() < deadline:
