@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tierwise.ledger.outcome import Outcome, OutcomeHook
     from tierwise.ledger.recorder import Recorder
     from tierwise.ledger.store import Store
+    from tierwise.ledger.writer_process import ProcessRecorder
     from tierwise.serving.metrics import ProxyMetrics
     from tierwise.serving.settings import ProxySettings
     from tierwise.serving.shadow.worker import ShadowWorker
@@ -185,7 +186,10 @@ def _banner(
 
 
 def _run(
-    app: Starlette, settings: ProxySettings, recorder: Recorder | None, sock: socket.socket
+    app: Starlette,
+    settings: ProxySettings,
+    recorder: Recorder | ProcessRecorder | None,
+    sock: socket.socket,
 ) -> None:
     """Serve until SIGTERM/SIGINT, then flush the recorder and say what it wrote."""
     from tierwise.serving.server import serve
@@ -269,7 +273,7 @@ def _build(
     store_prompts: bool = False,
     metrics: bool = False,
     timeouts: Timeouts | None = None,
-) -> tuple[Starlette, ProxySettings, list[str], Recorder | None]:
+) -> tuple[Starlette, ProxySettings, list[str], Recorder | ProcessRecorder | None]:
     from tierwise.analysis.dashboard.routes import dashboard_routes
     from tierwise.core.policy import load_policy
     from tierwise.learned.pipeline import Router
@@ -332,21 +336,25 @@ def _shadow(policy: Policy, store: Store | None, server_key: str | None) -> Shad
     return setup.worker
 
 
-def _metrics(recorder: Recorder | None) -> ProxyMetrics:
+def _metrics(recorder: Recorder | ProcessRecorder | None) -> ProxyMetrics:
     """The app's metrics; the app composes them with the recorder's hook."""
     from tierwise.serving.metrics import ProxyMetrics
 
     return ProxyMetrics(recorder)
 
 
-def _recorder(db: str | None, policy: Policy, *, store_prompts: bool) -> Recorder:
-    """A recorder on the ``--db`` store (``StoreError`` for a URL it cannot use); it connects
-    and migrates in its own thread, spooling to disk until the database answers."""
+def _recorder(db: str | None, policy: Policy, *, store_prompts: bool) -> Recorder | ProcessRecorder:
+    """A recorder on the ``--db`` store (``StoreError`` for a URL it cannot use). A file or a
+    server is written by a child process, so the database's work stays off the event loop's
+    GIL (``tierwise.ledger.writer_process``); an in-memory database by a thread of this one.
+    Either connects and migrates in the background, spooling to disk until the store answers."""
     from tierwise.ledger.recorder import Recorder
     from tierwise.ledger.records import policy_fingerprint
     from tierwise.ledger.store import Store
+    from tierwise.ledger.writer_process import ProcessRecorder
 
     store = Store(db, environ=os.environ)
-    return Recorder(
-        store, policy_fingerprint=policy_fingerprint(policy), store_prompts=store_prompts
-    )
+    fingerprint = policy_fingerprint(policy)
+    if store.backend == "sqlite" and store.path is None:
+        return Recorder(store, policy_fingerprint=fingerprint, store_prompts=store_prompts)
+    return ProcessRecorder(store, policy_fingerprint=fingerprint, store_prompts=store_prompts)

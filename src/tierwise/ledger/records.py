@@ -137,9 +137,11 @@ class DecisionRecord:
         policy_fingerprint: str | None = None,
         store_prompt: bool = False,
         prompt_cap: int = DEFAULT_PROMPT_CAP,
+        routing_inputs: bool = True,
     ) -> DecisionRecord:
         """The record of ``outcome``. ``finished_at`` is when the response ended (default: now);
-        the record's ``time`` is that minus the request's total latency."""
+        the record's ``time`` is that minus the request's total latency. ``routing_inputs=False``
+        leaves that column to the caller (the writer process captures it off the proxy's loop)."""
         from tierwise.ledger.outcome import label_attempts
 
         finished = finished_at if finished_at is not None else datetime.now(UTC)
@@ -216,7 +218,7 @@ class DecisionRecord:
             prompt=prompt,
             routing_cost_usd=routing_cost,
             routing_cost_micro_usd=micro_usd(routing_cost) if routing_cost is not None else None,
-            routing_inputs=_routing_inputs(outcome),
+            routing_inputs=_routing_inputs(outcome) if routing_inputs else None,
             counted_context_tokens=counted_tokens(request) if request is not None else None,
             session_id=_short(routed.session_id) if routed is not None else None,
             switch_decision=routed.switch if routed is not None else None,

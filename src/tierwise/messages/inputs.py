@@ -2,7 +2,7 @@
 
 Routing reads three kinds of input. The caller's hints (task type, domain, user tier) and the
 requested model have their own columns. The rest is captured here, as the ``routing_inputs``
-column, once per request and off the request path (in the recorder's thread):
+column, once per request and off the request path (in the recorder's writer):
 
 * the prompt's *features*, numbers and flags every local strategy reads: words of instruction,
   characters, lines, fenced code blocks, files named, a stack trace, question form, estimated
@@ -106,7 +106,19 @@ class RoutingInputs:
     ) -> RoutingInputs:
         """The inputs of one parsed request under the policy ``vocabulary`` came from. Runs
         the lazy whole-text scans (files named, stack trace) whether or not routing did."""
-        prefill, pinning = has_prefill(body), needs_pinning(body)
+        return cls.of_parts(request, vocabulary, features, has_prefill(body), needs_pinning(body))
+
+    @classmethod
+    def of_parts(
+        cls,
+        request: RouteRequest,
+        vocabulary: Vocabulary,
+        features: PromptFeatures | None,
+        prefill: bool,
+        pinning: bool,
+    ) -> RoutingInputs:
+        """``capture`` once the body's two facts are known: what the proxy's writer process
+        runs, on the few fields of the request that features are made of."""
         if not request.text.strip():
             return cls(text=False, vocabulary=vocabulary.digest, prefill=prefill, pinning=pinning)
         features = features if features is not None else PromptFeatures.of(request)

@@ -173,6 +173,7 @@ class ShadowWorker:
 
     async def run(self, upstream: Upstream, router: MessagesRouter) -> None:
         """Evaluate queued jobs until cancelled (the app's lifespan does both)."""
+        await anyio.to_thread.run_sync(self._prepare_store)
         await self._check_budget()
         async with anyio.create_task_group() as scoring:
             while True:
@@ -193,6 +194,14 @@ class ShadowWorker:
                     self.stats.errors += 1
                     _log.exception("shadow evaluation of request %s failed", job.request_id)
                 await self._check_budget()
+
+    def _prepare_store(self) -> None:
+        """Migrate the store, so that a fresh database has its tables before the first spend
+        read (the recorder's writer process may not have got there yet)."""
+        try:
+            self.ledger.store.migrate()
+        except StoreError as exc:  # the spend read says so, and the worker pauses
+            _log.debug("shadow evaluation: cannot migrate the store yet: %s", exc)
 
     async def _check_budget(self) -> None:
         try:
