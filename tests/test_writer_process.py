@@ -252,3 +252,23 @@ def test_routing_inputs_captured_in_the_child_equal_those_captured_in_process(
         assert got.routing_inputs == expected.routing_inputs, outcome.request_id
         assert got.trace == expected.trace
         assert got.context_tokens == expected.context_tokens
+
+
+def test_serve_writes_through_a_child_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tierwise.cli.serve import _recorder
+    from tierwise.ledger.recorder import Recorder
+
+    monkeypatch.setenv("TIERWISE_DATA_DIR", str(tmp_path / "data"))
+    db = str(tmp_path / "serve.db")
+    chosen = _recorder(db, default_policy(), store_prompts=False)
+    assert isinstance(chosen, ProcessRecorder)
+    chosen.close()
+    in_memory = _recorder("sqlite://", default_policy(), store_prompts=False)
+    assert isinstance(in_memory, Recorder)
+    in_memory.close()
+    monkeypatch.setenv("TIERWISE_RECORD_WRITER", "thread")
+    threaded = _recorder(db, default_policy(), store_prompts=False)
+    assert isinstance(threaded, Recorder)
+    threaded.close()

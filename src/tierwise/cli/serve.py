@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from tierwise.serving.shadow.worker import ShadowWorker
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+RECORD_WRITER_ENV = "TIERWISE_RECORD_WRITER"  # "thread": write records from this process
 
 
 def serve_command(
@@ -346,7 +347,8 @@ def _metrics(recorder: Recorder | ProcessRecorder | None) -> ProxyMetrics:
 def _recorder(db: str | None, policy: Policy, *, store_prompts: bool) -> Recorder | ProcessRecorder:
     """A recorder on the ``--db`` store (``StoreError`` for a URL it cannot use). A file or a
     server is written by a child process, so the database's work stays off the event loop's
-    GIL (``tierwise.ledger.writer_process``); an in-memory database by a thread of this one.
+    GIL (``tierwise.ledger.writer_process``); an in-memory database, or any with
+    ``TIERWISE_RECORD_WRITER=thread``, by a thread of this one.
     Either connects and migrates in the background, spooling to disk until the store answers."""
     from tierwise.ledger.recorder import Recorder
     from tierwise.ledger.records import policy_fingerprint
@@ -355,6 +357,7 @@ def _recorder(db: str | None, policy: Policy, *, store_prompts: bool) -> Recorde
 
     store = Store(db, environ=os.environ)
     fingerprint = policy_fingerprint(policy)
-    if store.backend == "sqlite" and store.path is None:
+    in_memory = store.backend == "sqlite" and store.path is None
+    if in_memory or os.environ.get(RECORD_WRITER_ENV, "process") == "thread":
         return Recorder(store, policy_fingerprint=fingerprint, store_prompts=store_prompts)
     return ProcessRecorder(store, policy_fingerprint=fingerprint, store_prompts=store_prompts)
