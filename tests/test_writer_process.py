@@ -1,6 +1,6 @@
 """The proxy's recorder: records built in the serving process, written by a child process.
 
-The child is a real ``python -m tierwise.ledger.writer_process`` on a real SQLite file; the tests
+The child is a real ``python -m tierwise.ledger.writer_child`` on a real SQLite file; the tests
 kill it, make its store unusable, and close with records in flight, and count what arrives.
 """
 

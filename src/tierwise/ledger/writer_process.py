@@ -5,9 +5,10 @@ columns, the driver's inserts) competes with the event loop for the GIL, and eve
 costs more than the work itself: recording cost the proxy 245 µs of CPU per request, against
 about 70 µs of work measured alone (``benchmarks/bench_recording.py``). ``ProcessRecorder``
 keeps in the serving process only what cannot leave it: each ``DecisionRecord`` is built on the
-caller's thread as the request ends (after the response was sent) and pickled to bytes, which
-the garbage collector never scans; a sender thread, which spends its time in ``write``, passes
-batches down a pipe to a child process running a plain ``Recorder`` on the same store. All that
+caller's thread as the request ends (after the response was sent), without its routing inputs
+(the phrase scan, a third of the work, is left to the child: ``writer_child``), and pickled to
+bytes, which the garbage collector never scans; a sender thread, which spends its time in ``write``, passes
+batches down a socket to a child process running a plain ``Recorder`` on the same store. All that
 makes ``Recorder`` lossless (batches, the spool, retries with backoff, replay) happens there.
 
 If the child dies, the sender spools what it cannot hand over (the same spool directory, which
@@ -24,14 +25,12 @@ import json
 import logging
 import os
 import pickle
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -41,16 +40,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from tierwise.core.request import RouteRequest
-from tierwise.ledger.recorder import DEFAULT_MAX_QUEUE, Recorder, RecorderStats
+from tierwise.ledger.recorder import DEFAULT_MAX_QUEUE, RecorderStats
 from tierwise.ledger.records import DEFAULT_PROMPT_CAP, FIELD_NAMES, DecisionRecord
-from tierwise.messages.inputs import RoutingInputs, Vocabulary
+from tierwise.ledger.writer_child import InputsJob, rebuild
+from tierwise.messages.inputs import Vocabulary
 from tierwise.messages.pinning import needs_pinning
 from tierwise.messages.sanitize import has_prefill
-
-# what the child needs to capture a record's routing inputs: the request's text, system prompt,
-# context and task tokens, background flag, the body's prefill and pinning, the vocabulary digest
-_InputsJob = tuple[str, str, int | None, int | None, bool, bool, bool, str]
 
 if TYPE_CHECKING:
     from tierwise.ledger.outcome import Outcome
@@ -60,9 +55,9 @@ _log = logging.getLogger("tierwise.ledger.writer_process")
 
 SHIP_INTERVAL = 0.05  # seconds the oldest record may wait in this process before it is sent
 SHIP_BATCH = 256  # records that are sent at once without waiting for the interval
-STATS_EVERY = 0.5  # seconds between two snapshots of the child's counters
 RESTART_INITIAL = 1.0  # seconds before a dead child is replaced (doubling up to RESTART_MAX)
 RESTART_MAX = 30.0
+CHILD_MODULE = "tierwise.ledger.writer_child"
 _COUNTERS = ("written", "spooled", "replayed", "rejected", "dropped", "duplicates")
 _ZERO = RecorderStats(0, 0, 0, 0, 0, 0, 0, 0, False, None)
 # A record travels as the tuple of its field values: one C call to take, where pickling the
@@ -164,7 +159,7 @@ class ProcessRecorder:
 
     __call__ = record
 
-    def _convert(self, what: Outcome | DecisionRecord) -> tuple[DecisionRecord, _InputsJob | None]:
+    def _convert(self, what: Outcome | DecisionRecord) -> tuple[DecisionRecord, InputsJob | None]:
         """The record without its routing inputs, and what the child needs to capture them
         (scanning the text for the policy's phrases is a third of the work: it moves out)."""
         if isinstance(what, DecisionRecord):
@@ -179,7 +174,7 @@ class ProcessRecorder:
         )
         return record, self._inputs_job(what)
 
-    def _inputs_job(self, outcome: Outcome) -> _InputsJob | None:
+    def _inputs_job(self, outcome: Outcome) -> InputsJob | None:
         routed = outcome.routed
         if routed is None or routed.request is None or routed.vocabulary is None:
             return None
@@ -348,7 +343,7 @@ class ProcessRecorder:
     # -- the child's life -----------------------------------------------------------------
 
     def _start_child(self) -> None:
-        """Start ``python -m tierwise.ledger.writer_process`` on one end of a socket pair (a
+        """Start ``python -m tierwise.ledger.writer_child`` on one end of a socket pair (a
         fresh interpreter: nothing of this process, its threads or its main module, is copied)."""
         old = self._child
         if old is not None:
@@ -365,7 +360,7 @@ class ProcessRecorder:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(theirs.fileno()), json.dumps(config)],
+                [sys.executable, "-m", CHILD_MODULE, str(theirs.fileno()), json.dumps(config)],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 env=env,
@@ -445,81 +440,6 @@ class ProcessRecorder:
             self._spooled += len(records)
 
 
-def run_writer(conn: Connection, url: str, spool_dir: str, options: dict[str, Any]) -> None:
-    """The child process: a ``Recorder`` on the store at ``url``, fed from ``conn``."""
-    from tierwise.ledger.store import Spool, Store
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    recorder = Recorder(Store(url), spool=Spool(Path(spool_dir)), **options)
-    vocabularies: dict[str, Vocabulary] = {}
-    timeout = 30.0
-    last: RecorderStats | None = None
-    try:
-        while True:
-            if not conn.poll(STATS_EVERY):
-                stats = recorder.stats()
-                if stats != last:
-                    conn.send(("stats", stats))
-                    last = stats
-                continue
-            message = conn.recv()
-            if message[0] == "records":
-                for blob in message[1]:
-                    try:
-                        record = rebuild(blob, vocabularies)
-                    except Exception:  # pragma: no cover - a bug: the recorder counts it lost
-                        _log.exception("could not read a record from the proxy")
-                        continue
-                    recorder.record(record)
-            elif message[0] == "vocabulary":
-                vocabularies[message[1]] = message[2]
-            elif message[0] == "flush":
-                done = recorder.flush(message[2])
-                conn.send(("flushed", message[1], done, recorder.stats()))
-            elif message[0] == "close":
-                timeout = message[1]
-                break
-    except (EOFError, OSError):  # the proxy is gone: write out what we hold
-        timeout = 10.0
-    stats = recorder.close(timeout)
-    with suppress(OSError):
-        conn.send(("closed", stats))
-    conn.close()
-
-
-def rebuild(blob: bytes, vocabularies: Mapping[str, Vocabulary]) -> DecisionRecord:
-    """The record ``record()`` packed, with its routing inputs captured now (without them
-    when its policy's vocabulary is unknown or capturing fails: a record is never lost for it)."""
-    values, job = pickle.loads(blob)
-    record = DecisionRecord(*values)
-    if job is None:
-        return record
-    text, system, context_tokens, task_tokens, background, prefill, pinning, digest = job
-    vocabulary = vocabularies.get(digest)
-    if vocabulary is None:
-        return record
-    try:
-        request = RouteRequest(
-            text=text,
-            system=system,
-            context_tokens=context_tokens,
-            task_tokens=task_tokens,
-            background=background,
-        )
-        inputs = RoutingInputs.of_parts(request, vocabulary, None, prefill, pinning)
-    except Exception:
-        _log.exception("request %s: routing inputs not captured", record.request_id)
-        return record
-    return replace(record, routing_inputs=inputs.as_json())
-
-
-def main(argv: list[str]) -> None:
-    """``python -m tierwise.ledger.writer_process FD CONFIG``: what ``ProcessRecorder`` runs."""
-    config = json.loads(argv[1])
-    run_writer(Connection(int(argv[0])), config["url"], config["spool"], config["options"])
-
-
 def _added(base: RecorderStats, more: RecorderStats, *, keep: bool = True) -> RecorderStats:
     """``base`` with ``more``'s counters added (``keep=False``: with its counters at 0)."""
     totals = {n: (getattr(base, n) if keep else 0) + getattr(more, n) for n in _COUNTERS}
@@ -528,7 +448,3 @@ def _added(base: RecorderStats, more: RecorderStats, *, keep: bool = True) -> Re
 
 def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(deadline - time.monotonic(), 0.0)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
