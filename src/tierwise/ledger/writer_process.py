@@ -7,9 +7,10 @@ about 70 µs of work measured alone (``benchmarks/bench_recording.py``). ``Proce
 keeps in the serving process only what cannot leave it: each ``DecisionRecord`` is built on the
 caller's thread as the request ends (after the response was sent), without its routing inputs
 (the phrase scan, a third of the work, is left to the child: ``writer_child``), and pickled to
-bytes, which the garbage collector never scans; a sender thread, which spends its time in ``write``, passes
-batches down a socket to a child process running a plain ``Recorder`` on the same store. All that
-makes ``Recorder`` lossless (batches, the spool, retries with backoff, replay) happens there.
+bytes, which the garbage collector never scans; a sender thread, which spends its time in
+``write``, passes batches down a socket to a child process running a plain ``Recorder`` on the
+same store. All that makes ``Recorder`` lossless (batches, the spool, retries with backoff,
+replay) happens there.
 
 If the child dies, the sender spools what it cannot hand over (the same spool directory, which
 processes may share) and starts another child, which replays it. What a dead child held and had
