@@ -42,12 +42,18 @@ def run_writer(conn: Connection, url: str, spool_dir: str, options: dict[str, An
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     recorder = Recorder(Store(url), spool=Spool(Path(spool_dir)), **options)
     vocabularies: dict[str, Vocabulary] = {}
+    unreadable = 0  # records that arrived but could not be read back: lost, so counted
+
+    def counters() -> RecorderStats:
+        stats = recorder.stats()
+        return replace(stats, dropped=stats.dropped + unreadable) if unreadable else stats
+
     timeout = 30.0
     last: RecorderStats | None = None
     try:
         while True:
             if not conn.poll(STATS_EVERY):
-                stats = recorder.stats()
+                stats = counters()
                 if stats != last:
                     conn.send(("stats", stats))
                     last = stats
@@ -57,23 +63,24 @@ def run_writer(conn: Connection, url: str, spool_dir: str, options: dict[str, An
                 for blob in message[1]:
                     try:
                         record = rebuild(blob, vocabularies)
-                    except Exception:  # pragma: no cover - a bug: the recorder counts it lost
+                    except Exception:  # pragma: no cover - a bug
                         _log.exception("could not read a record from the proxy")
+                        unreadable += 1
                         continue
                     recorder.record(record)
             elif message[0] == "vocabulary":
                 vocabularies[message[1]] = message[2]
             elif message[0] == "flush":
                 done = recorder.flush(message[2])
-                conn.send(("flushed", message[1], done, recorder.stats()))
+                conn.send(("flushed", message[1], done, counters()))
             elif message[0] == "close":
                 timeout = message[1]
                 break
     except (EOFError, OSError):  # the proxy is gone: write out what we hold
         timeout = 10.0
-    stats = recorder.close(timeout)
+    recorder.close(timeout)
     with suppress(OSError):
-        conn.send(("closed", stats))
+        conn.send(("closed", counters()))
     conn.close()
 
 

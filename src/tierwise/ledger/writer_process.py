@@ -413,7 +413,10 @@ class ProcessRecorder:
             child.alive = False
             last = child.final or child.stats
             self._earlier = _added(self._earlier, last)
-            child.final = _added(last, _ZERO, keep=False)  # counted in ``_earlier`` from now on
+            # its counts are in ``_earlier`` now; what it last said of the store stays
+            child.final = replace(
+                last, written=0, spooled=0, replayed=0, rejected=0, dropped=0, duplicates=0
+            )
             self._cond.notify_all()
 
     # -- this process's own spool ---------------------------------------------------------
@@ -441,10 +444,9 @@ class ProcessRecorder:
             self._spooled += len(records)
 
 
-def _added(base: RecorderStats, more: RecorderStats, *, keep: bool = True) -> RecorderStats:
-    """``base`` with ``more``'s counters added (``keep=False``: with its counters at 0)."""
-    totals = {n: (getattr(base, n) if keep else 0) + getattr(more, n) for n in _COUNTERS}
-    return replace(base, **totals)
+def _added(base: RecorderStats, more: RecorderStats) -> RecorderStats:
+    """``base`` with ``more``'s counters added."""
+    return replace(base, **{n: getattr(base, n) + getattr(more, n) for n in _COUNTERS})
 
 
 def _left(deadline: float | None) -> float | None:
