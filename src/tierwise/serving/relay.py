@@ -12,13 +12,13 @@ closes its connection: the upstream stops generating (and billing) for nobody.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 from starlette.types import Receive, Send
 
 from tierwise.core.errors import InvalidUsageError
@@ -26,6 +26,7 @@ from tierwise.core.usage import Usage
 from tierwise.serving.errors import error_json
 from tierwise.serving.headers import Header
 from tierwise.serving.upstream import UpstreamError, UpstreamResponse
+from tierwise.serving.wire import ClientWatch
 
 MAX_HELD = 1 << 20  # a "partial event" this large means the framing is not what we expect
 _INTERESTING = (b"message_start", b"message_delta", b"event: error", b"event:error")
@@ -179,23 +180,21 @@ async def relay_stream(
     ``response``. A client disconnect cancels the relay (no exception escapes). ``observe``
     gets a copy of each event-aligned chunk sent (shadow evaluation keeps sampled answers)."""
     result = StreamResult(SseTap())
+    watch: ClientWatch | None = None
     try:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        async with anyio.create_task_group() as group:
-
-            async def watch_client() -> None:
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-                if not result.finished:  # the server reports "disconnect" once we are done too
-                    result.client_gone = True
-                    group.cancel_scope.cancel()
-
-            group.start_soon(watch_client)
+        # the server reports "disconnect" once the response is finished, too: not a leaving
+        watch = ClientWatch(receive, done=lambda: result.finished)
+        try:
             await _pump(response, send, result, started, request_id, observe)
-            group.cancel_scope.cancel()
+        except asyncio.CancelledError:
+            if not watch.gone:
+                raise
+            result.client_gone = True
     finally:
-        with anyio.CancelScope(shield=True):
-            await response.aclose()
+        if watch is not None:
+            watch.stop()
+        await response.aclose()  # synchronous inside: runs to the end even when cancelled
     return result
 
 
