@@ -41,6 +41,7 @@ __all__ = [
     "cap_text",
     "dumps_json",
     "policy_fingerprint",
+    "record_fields",
 ]
 
 DEFAULT_PROMPT_CAP = 8_000  # characters of prompt text kept when prompts are stored
@@ -142,88 +143,15 @@ class DecisionRecord:
         """The record of ``outcome``. ``finished_at`` is when the response ended (default: now);
         the record's ``time`` is that minus the request's total latency. ``routing_inputs=False``
         leaves that column to the caller (the writer process captures it off the proxy's loop)."""
-        from tierwise.ledger.outcome import label_attempts
-
-        finished = finished_at if finished_at is not None else datetime.now(UTC)
-        started = _utc(finished) - timedelta(seconds=max(outcome.total_latency, 0.0))
-        routed = outcome.routed
-        decision = outcome.decision
-        request = routed.request if routed is not None else None
-        hint_task = request.task_type if request is not None else None
-        usage = outcome.usage
-        total, baseline = outcome.total_cost, outcome.baseline_cost
-        total_micro = micro_usd(total) if total is not None else None
-        savings = baseline.total - total if total is not None and baseline is not None else None
-        savings_micro = (
-            baseline.total_micro_usd - total_micro
-            if total_micro is not None and baseline is not None
-            else None
-        )
-        routing_cost = outcome.routing_cost if outcome.routing_calls else None
-        prompt = None
-        if store_prompt and request is not None and request.text:
-            prompt = cap_text(request.text, prompt_cap)
         return cls(
-            request_id=outcome.request_id,
-            time=started,
-            endpoint=outcome.endpoint,
-            status=outcome.status,
-            stream=outcome.stream,
-            error_type=outcome.error_type,
-            conversation_key=(routed.conversation_key or None) if routed is not None else None,
-            caller=_short(outcome.caller),
-            user_id=_short(_user_id(routed.source_body if routed is not None else None)),
-            task_type=_short((decision.task_type if decision is not None else None) or hint_task),
-            domain=_short(request.domain if request is not None else None),
-            user_tier=_short(request.user_tier if request is not None else None),
-            hint_task_type=_short(hint_task),
-            requested_model=_short(outcome.requested_model),
-            chosen_model=routed.model if routed is not None else None,
-            chosen_tier=routed.tier.value if routed is not None and routed.tier else None,
-            served_model=outcome.served_model,
-            routed=decision is not None,
-            pinned=routed.pinned if routed is not None else False,
-            reason=(decision.reason if decision is not None else routed.reason)
-            if routed is not None
-            else None,
-            trace=tuple(v.as_dict() for v in decision.trace) if decision is not None else (),
-            score=decision.score if decision is not None else None,
-            policy_fingerprint=policy_fingerprint,
-            context_tokens=_context_tokens(outcome),
-            turns=request.turns if request is not None else None,
-            input_tokens=usage.input_tokens if usage is not None else None,
-            cache_write_5m_tokens=usage.cache_write_5m_tokens if usage is not None else None,
-            cache_write_1h_tokens=usage.cache_write_1h_tokens if usage is not None else None,
-            cache_read_tokens=usage.cache_read_tokens if usage is not None else None,
-            output_tokens=usage.output_tokens if usage is not None else None,
-            thinking_tokens=usage.thinking_tokens if usage is not None else None,
-            cost_usd=total,
-            cost_micro_usd=total_micro,
-            baseline_model=outcome.baseline_model,
-            baseline_cost_usd=baseline.total if baseline is not None else None,
-            baseline_cost_micro_usd=baseline.total_micro_usd if baseline is not None else None,
-            savings_usd=savings,
-            savings_micro_usd=savings_micro,
-            decision_latency=outcome.decision_latency,
-            upstream_latency=outcome.upstream_latency,
-            ttfb=outcome.ttfb,
-            total_latency=outcome.total_latency,
-            attempts=tuple(_attempt(a) for a in label_attempts(outcome.attempts)),
-            fell_back=outcome.fell_back,
-            validator_verdicts=tuple(
-                {"attempt": index, "model": a.model, **verdict}
-                for index, a in enumerate(outcome.attempts)
-                for verdict in a.verdicts
-            ),
-            prompt=prompt,
-            routing_cost_usd=routing_cost,
-            routing_cost_micro_usd=micro_usd(routing_cost) if routing_cost is not None else None,
-            routing_inputs=_routing_inputs(outcome) if routing_inputs else None,
-            counted_context_tokens=counted_tokens(request) if request is not None else None,
-            session_id=_short(routed.session_id) if routed is not None else None,
-            switch_decision=routed.switch if routed is not None else None,
-            switch_cache_cost_micro_usd=_switch_cost(routed),
-            usage_estimated=outcome.usage_estimated,
+            **record_fields(
+                outcome,
+                finished_at=finished_at,
+                policy_fingerprint=policy_fingerprint,
+                store_prompt=store_prompt,
+                prompt_cap=prompt_cap,
+                routing_inputs=routing_inputs,
+            )
         )
 
     # -- plain forms: a row for the store, a JSON line for the spool --------------------------
@@ -299,6 +227,103 @@ def cap_text(text: str, cap: int) -> str:
     if cap <= len(TRUNCATED):
         return text[: max(cap, 0)]
     return text[: cap - len(TRUNCATED)] + TRUNCATED
+
+
+def record_fields(
+    outcome: Outcome,
+    *,
+    finished_at: datetime | None = None,
+    policy_fingerprint: str | None = None,
+    store_prompt: bool = False,
+    prompt_cap: int = DEFAULT_PROMPT_CAP,
+    routing_inputs: bool = True,
+) -> dict[str, Any]:
+    """``DecisionRecord.from_outcome``'s field values by name, not yet a record: the proxy's
+    writer ships them as they are (a frozen record's ``__init__`` is a third of the work)."""
+    from tierwise.ledger.outcome import label_attempts
+
+    finished = finished_at if finished_at is not None else datetime.now(UTC)
+    started = _utc(finished) - timedelta(seconds=max(outcome.total_latency, 0.0))
+    routed = outcome.routed
+    decision = outcome.decision
+    request = routed.request if routed is not None else None
+    hint_task = request.task_type if request is not None else None
+    usage = outcome.usage
+    total, baseline = outcome.total_cost, outcome.baseline_cost
+    total_micro = micro_usd(total) if total is not None else None
+    savings = baseline.total - total if total is not None and baseline is not None else None
+    savings_micro = (
+        baseline.total_micro_usd - total_micro
+        if total_micro is not None and baseline is not None
+        else None
+    )
+    routing_cost = outcome.routing_cost if outcome.routing_calls else None
+    prompt = None
+    if store_prompt and request is not None and request.text:
+        prompt = cap_text(request.text, prompt_cap)
+    return dict(  # noqa: C408 (the names line up with the record's fields)
+        request_id=outcome.request_id,
+        time=started,
+        endpoint=outcome.endpoint,
+        status=outcome.status,
+        stream=outcome.stream,
+        error_type=outcome.error_type,
+        conversation_key=(routed.conversation_key or None) if routed is not None else None,
+        caller=_short(outcome.caller),
+        user_id=_short(_user_id(routed.source_body if routed is not None else None)),
+        task_type=_short((decision.task_type if decision is not None else None) or hint_task),
+        domain=_short(request.domain if request is not None else None),
+        user_tier=_short(request.user_tier if request is not None else None),
+        hint_task_type=_short(hint_task),
+        requested_model=_short(outcome.requested_model),
+        chosen_model=routed.model if routed is not None else None,
+        chosen_tier=routed.tier.value if routed is not None and routed.tier else None,
+        served_model=outcome.served_model,
+        routed=decision is not None,
+        pinned=routed.pinned if routed is not None else False,
+        reason=(decision.reason if decision is not None else routed.reason)
+        if routed is not None
+        else None,
+        trace=tuple(v.as_dict() for v in decision.trace) if decision is not None else (),
+        score=decision.score if decision is not None else None,
+        policy_fingerprint=policy_fingerprint,
+        context_tokens=_context_tokens(outcome),
+        turns=request.turns if request is not None else None,
+        input_tokens=usage.input_tokens if usage is not None else None,
+        cache_write_5m_tokens=usage.cache_write_5m_tokens if usage is not None else None,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens if usage is not None else None,
+        cache_read_tokens=usage.cache_read_tokens if usage is not None else None,
+        output_tokens=usage.output_tokens if usage is not None else None,
+        thinking_tokens=usage.thinking_tokens if usage is not None else None,
+        cost_usd=total,
+        cost_micro_usd=total_micro,
+        baseline_model=outcome.baseline_model,
+        baseline_cost_usd=baseline.total if baseline is not None else None,
+        baseline_cost_micro_usd=baseline.total_micro_usd if baseline is not None else None,
+        savings_usd=savings,
+        savings_micro_usd=savings_micro,
+        decision_latency=outcome.decision_latency,
+        upstream_latency=outcome.upstream_latency,
+        ttfb=outcome.ttfb,
+        total_latency=outcome.total_latency,
+        attempts=tuple(_attempt(a) for a in label_attempts(outcome.attempts)),
+        fell_back=outcome.fell_back,
+        validator_verdicts=tuple(
+            {"attempt": index, "model": a.model, **verdict}
+            for index, a in enumerate(outcome.attempts)
+            for verdict in a.verdicts
+        ),
+        prompt=prompt,
+        routing_cost_usd=routing_cost,
+        routing_cost_micro_usd=micro_usd(routing_cost) if routing_cost is not None else None,
+        routing_inputs=_routing_inputs(outcome) if routing_inputs else None,
+        counted_context_tokens=counted_tokens(request) if request is not None else None,
+        session_id=_short(routed.session_id) if routed is not None else None,
+        switch_decision=routed.switch if routed is not None else None,
+        switch_cache_cost_micro_usd=_switch_cost(routed),
+        usage_estimated=outcome.usage_estimated,
+        quality_score=None,  # set later, when the answer is scored
+    )
 
 
 def micro_usd(amount: Decimal) -> int:

@@ -23,10 +23,12 @@ from typing import Any
 
 from tierwise.core.request import RouteRequest
 from tierwise.ledger.recorder import Recorder, RecorderStats
-from tierwise.ledger.records import DecisionRecord
+from tierwise.ledger.records import FIELD_NAMES, DecisionRecord
 from tierwise.messages.inputs import RoutingInputs, Vocabulary
 
 _log = logging.getLogger("tierwise.ledger.writer_child")
+_REQUEST_ID = FIELD_NAMES.index("request_id")
+_ROUTING_INPUTS = FIELD_NAMES.index("routing_inputs")
 
 STATS_EVERY = 0.5  # seconds between two snapshots of the counters sent to the proxy
 # what the child needs to capture a record's routing inputs: the request's text, system prompt,
@@ -88,13 +90,12 @@ def rebuild(blob: bytes, vocabularies: Mapping[str, Vocabulary]) -> DecisionReco
     """The record ``record()`` packed, with its routing inputs captured now (without them
     when its policy's vocabulary is unknown or capturing fails: a record is never lost for it)."""
     values, job = pickle.loads(blob)
-    record = DecisionRecord(*values)
     if job is None:
-        return record
+        return DecisionRecord(*values)
     text, system, context_tokens, task_tokens, background, prefill, pinning, digest = job
     vocabulary = vocabularies.get(digest)
     if vocabulary is None:
-        return record
+        return DecisionRecord(*values)
     try:
         request = RouteRequest(
             text=text,
@@ -103,11 +104,13 @@ def rebuild(blob: bytes, vocabularies: Mapping[str, Vocabulary]) -> DecisionReco
             task_tokens=task_tokens,
             background=background,
         )
-        inputs = RoutingInputs.of_parts(request, vocabulary, None, prefill, pinning)
+        inputs = RoutingInputs.of_parts(request, vocabulary, None, prefill, pinning).as_json()
     except Exception:
-        _log.exception("request %s: routing inputs not captured", record.request_id)
-        return record
-    return replace(record, routing_inputs=inputs.as_json())
+        _log.exception("request %s: routing inputs not captured", values[_REQUEST_ID])
+        return DecisionRecord(*values)
+    values = list(values)
+    values[_ROUTING_INPUTS] = inputs  # set before building: a frozen record's copy costs twice
+    return DecisionRecord(*values)
 
 
 def main(argv: list[str]) -> None:

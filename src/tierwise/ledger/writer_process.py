@@ -36,13 +36,18 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from tierwise.ledger.recorder import DEFAULT_MAX_QUEUE, RecorderStats
-from tierwise.ledger.records import DEFAULT_PROMPT_CAP, FIELD_NAMES, DecisionRecord
+from tierwise.ledger.records import (
+    DEFAULT_PROMPT_CAP,
+    FIELD_NAMES,
+    DecisionRecord,
+    record_fields,
+)
 from tierwise.ledger.writer_child import InputsJob, rebuild
 from tierwise.messages.inputs import Vocabulary
 from tierwise.messages.pinning import needs_pinning
@@ -63,7 +68,8 @@ _COUNTERS = ("written", "spooled", "replayed", "rejected", "dropped", "duplicate
 _ZERO = RecorderStats(0, 0, 0, 0, 0, 0, 0, 0, False, None)
 # A record travels as the tuple of its field values: one C call to take, where pickling the
 # dataclass itself walks its fields in Python (a third of the cost of recording, measured)
-_VALUES = attrgetter(*FIELD_NAMES)
+_RECORD_VALUES = attrgetter(*FIELD_NAMES)
+_FIELD_VALUES = itemgetter(*FIELD_NAMES)
 
 
 @dataclass(eq=False)
@@ -134,8 +140,8 @@ class ProcessRecorder:
     def record(self, outcome: Outcome | DecisionRecord) -> None:
         """Build the record, queue its bytes for the writer process, return. Never raises."""
         try:
-            record, job = self._convert(outcome)
-            blob = pickle.dumps((_VALUES(record), job), protocol=pickle.HIGHEST_PROTOCOL)
+            values, job = self._convert(outcome)
+            blob = pickle.dumps((values, job), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # never let recording break a request
             _log.exception("could not build the record of a request")
             with self._cond:
@@ -153,19 +159,20 @@ class ProcessRecorder:
                 if len(self._queue) == SHIP_BATCH:
                     self._cond.notify_all()
                 return
-        self._spool_here([record], sync=self._closed)
+        self._spool_here([DecisionRecord(*values)], sync=self._closed)
         if self._closed:  # nobody will release the file later: do it now
             with suppress(OSError):
                 self.spool.close()
 
     __call__ = record
 
-    def _convert(self, what: Outcome | DecisionRecord) -> tuple[DecisionRecord, InputsJob | None]:
-        """The record without its routing inputs, and what the child needs to capture them
-        (scanning the text for the policy's phrases is a third of the work: it moves out)."""
+    def _convert(self, what: Outcome | DecisionRecord) -> tuple[tuple[Any, ...], InputsJob | None]:
+        """The record's field values without its routing inputs, and what the child needs to
+        capture them (scanning the text for the policy's phrases is a third of the work: it
+        moves out). Values, not a ``DecisionRecord``: the child builds the record once."""
         if isinstance(what, DecisionRecord):
-            return what, None
-        record = DecisionRecord.from_outcome(
+            return _RECORD_VALUES(what), None
+        fields = record_fields(
             what,
             finished_at=datetime.now(UTC),
             policy_fingerprint=self.policy_fingerprint,
@@ -173,7 +180,7 @@ class ProcessRecorder:
             prompt_cap=self.prompt_cap,
             routing_inputs=False,
         )
-        return record, self._inputs_job(what)
+        return _FIELD_VALUES(fields), self._inputs_job(what)
 
     def _inputs_job(self, outcome: Outcome) -> InputsJob | None:
         routed = outcome.routed

@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from tierwise.core.pricing import Cost
 from tierwise.core.usage import Usage
 from tierwise.ledger.outcome import (
     Attempt,
@@ -91,6 +92,7 @@ class Exchange:
         ok = 200 <= self.status < 300
         served_model = served.model if served is not None and ok else None
         baseline = baseline_model_for(self.routed, self.requested_model)
+        served_cost = price(self.usage, served_model, self.body)
         return Outcome(
             request_id=self.request_id,
             endpoint=endpoint,
@@ -99,9 +101,9 @@ class Exchange:
             requested_model=self.requested_model,
             served_model=served_model,
             routed=self.routed,
-            attempts=self._attempts(served_model),
+            attempts=self._attempts(served_model, served_cost),
             usage=self.usage,
-            cost=price(self.usage, served_model, self.body),
+            cost=served_cost,
             baseline_cost=price(self.usage, baseline, self.body),
             decision_latency=self.decision_us / 1e6 if self.routed else None,
             upstream_latency=self.upstream_latency,
@@ -113,11 +115,9 @@ class Exchange:
             usage_estimated=self.usage_estimated,
         )
 
-    def _attempts(self, served_model: str | None) -> tuple[Attempt, ...]:
+    def _attempts(self, served_model: str | None, cost: Cost | None) -> tuple[Attempt, ...]:
         """The attempts, labelled; the served one carries the usage and cost read at the end."""
         attempts = list(label_attempts(self.trail.attempts))
         if served_model is not None and attempts and attempts[-1].usage is None and self.usage:
-            attempts[-1] = replace(
-                attempts[-1], usage=self.usage, cost=price(self.usage, served_model, self.body)
-            )
+            attempts[-1] = replace(attempts[-1], usage=self.usage, cost=cost)
         return tuple(attempts)
