@@ -134,3 +134,9 @@ def test_opencode_and_codex_without_agents_md_and_environment_context(system: st
 
 def test_no_profile_for_a_plain_request() -> None:
     assert read_client(_body("Be brief.", {"role": "user", "content": "hi"})) is None
+
+
+def test_no_marker_holds_the_separator_the_texts_are_joined_with() -> None:
+    from tierwise.messages.clients import PROFILES
+
+    assert all("\x00" not in marker for profile in PROFILES for marker in profile.markers)

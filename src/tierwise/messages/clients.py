@@ -111,8 +111,10 @@ class ClientView:
 
 def profile_for(system: str, texts: Sequence[str]) -> ClientProfile | None:
     """The profile whose markers appear in the system prompt or the user texts."""
+    # one string searched once per marker (no marker holds a NUL, so none spans two texts)
+    haystack = "\x00".join((system, *texts)) if texts else system
     for profile in PROFILES:
-        if any(m in system or any(m in t for t in texts) for m in profile.markers):
+        if any(m in haystack for m in profile.markers):
             return profile
     return None
 
