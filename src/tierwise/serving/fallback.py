@@ -11,13 +11,13 @@ errors about the request itself are never moved.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tierwise.ledger.outcome import Attempt
+from tierwise.messages.body_bytes import BodySpans, encode_json, encode_routed
 from tierwise.messages.routing import MessagesRouter, Routed
 from tierwise.serving.headers import Header
 from tierwise.serving.upstream import Upstream, UpstreamError, UpstreamResponse
@@ -55,10 +55,7 @@ def fallback_models(router: MessagesRouter, routed: Routed) -> list[str]:
 
 def encode(body: Mapping[str, Any]) -> bytes:
     """Compact JSON; non-ASCII kept as UTF-8 unless the text holds lone surrogates."""
-    try:
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(body, separators=(",", ":")).encode("ascii")
+    return encode_json(body)
 
 
 async def open_upstream(
@@ -72,18 +69,20 @@ async def open_upstream(
     original: Mapping[str, Any],
     api_version: str | None,
     trail: Trail,
+    spans: BodySpans | None = None,
 ) -> tuple[Routed, UpstreamResponse]:
     """Send ``routed`` (then its fallbacks) until one answers 2xx; the last error otherwise.
 
     ``raw`` is sent as received when routing left the body unchanged, so a pass-through
-    request reaches the upstream byte for byte.
+    request reaches the upstream byte for byte; otherwise only what routing changed is encoded
+    again (``spans``: where ``original``'s values are in ``raw``; see ``encode_routed``).
     """
     retry = upstream.config.retry
     chain = fallback_models(router, routed)
     current = routed
     while True:
         trail.served = current
-        content = raw if current.body == original else encode(current.body)
+        content = encode_routed(current.body, original, raw, spans)
         retries = retry.retries_before_fallback if chain else retry.max_retries
         started = time.perf_counter()
         try:

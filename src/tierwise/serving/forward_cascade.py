@@ -25,6 +25,7 @@ from tierwise.escalation.classifier.core import decode
 from tierwise.escalation.validators import CheckResult, read_judgement
 from tierwise.escalation.validators.judge import unavailable
 from tierwise.ledger.outcome import RoutingCall, price
+from tierwise.messages.body_bytes import BodySpans
 from tierwise.messages.routing import MessagesRouter, Routed
 from tierwise.messages.sse import message_stream
 from tierwise.serving.errors import error_json
@@ -87,6 +88,7 @@ async def run_cascade(
     api_version: str | None,
     trail: Trail,
     routing_calls: list[RoutingCall],
+    spans: BodySpans | None = None,
 ) -> UpstreamResponse:
     """The response to serve: the first that passes its checks, else the last one received.
 
@@ -105,6 +107,7 @@ async def run_cascade(
                 headers=headers,
                 raw=raw,
                 original=original,
+                spans=spans,
                 api_version=api_version,
                 trail=trail,
             )

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from tierwise.budgets.guard import NO_BUDGET, BudgetCheck
+from tierwise.messages.body_bytes import BodySpans
 from tierwise.messages.hints import Hints
 from tierwise.messages.routing import Routed
 from tierwise.serving.exchange import Exchange
@@ -31,6 +32,7 @@ class ProxyRequest:
     raw_headers: list[Header] = field(default_factory=list)
     raw: bytes = b""
     body: dict[str, Any] = field(default_factory=dict)
+    spans: BodySpans | None = None  # where ``body``'s top-level values are in ``raw``
     version: str | None = None
     hints: Hints = field(default_factory=Hints)
     budget: BudgetCheck = NO_BUDGET

@@ -16,10 +16,11 @@ from starlette.types import Send
 from tierwise.core.errors import InputError
 from tierwise.core.usage import Usage
 from tierwise.ledger.outcome import Attempt
+from tierwise.messages.body_bytes import encode_routed
 from tierwise.messages.routing import Routed
 from tierwise.serving.errors import ProxyError, error_json, is_anthropic_error
 from tierwise.serving.exchange import Exchange
-from tierwise.serving.fallback import encode, open_upstream
+from tierwise.serving.fallback import open_upstream
 from tierwise.serving.forward_cascade import as_stream, plan_proxy_cascade, run_cascade
 from tierwise.serving.headers import client_headers
 from tierwise.serving.pipeline.context import ProxyRequest
@@ -99,6 +100,7 @@ class Forward:
                 headers=request.forward,
                 raw=request.raw,
                 original=request.body,
+                spans=request.spans,
                 api_version=request.version,
                 trail=ex.trail,
                 routing_calls=ex.routing_calls,
@@ -111,6 +113,7 @@ class Forward:
             headers=request.forward,
             raw=request.raw,
             original=request.body,
+            spans=request.spans,
             api_version=request.version,
             trail=ex.trail,
         )
@@ -120,7 +123,7 @@ class Forward:
         """``count_tokens``: one send, no fallbacks (a count is not worth another model)."""
         ex = request.exchange
         ex.trail.served = routed
-        content = request.raw if routed.body == request.body else encode(routed.body)
+        content = encode_routed(routed.body, request.body, request.raw, request.spans)
         started = time.perf_counter()
         try:
             response = await self.state.upstream.send(

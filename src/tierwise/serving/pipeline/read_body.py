@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from tierwise.messages.body_bytes import BodySpans, parse_with_spans
 from tierwise.messages.hints import Hints
 from tierwise.serving.errors import bad_request
 from tierwise.serving.pipeline.context import ProxyRequest
@@ -22,7 +23,8 @@ class ReadBody:
     async def __call__(self, request: ProxyRequest) -> bool:
         ex = request.exchange
         request.raw = await read_body(request.receive, request.raw_headers, self.max_body_bytes)
-        ex.body = request.body = body = parse(request.raw)
+        body, request.spans = parse(request.raw)
+        ex.body = request.body = body
         model = body.get("model")
         ex.requested_model = model if isinstance(model, str) else None
         ex.stream = body.get("stream") is True and not request.count_tokens
@@ -37,15 +39,16 @@ class ReadBody:
         return False
 
 
-def parse(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or a 400 worded as Anthropic words it.
+def parse(raw: bytes) -> tuple[dict[str, Any], BodySpans | None]:
+    """The body as a JSON object (with where its values are in ``raw``: ``body_bytes``), or a
+    400 worded as Anthropic words it.
 
     Python's parser accepts two things no caller can mean and the rest of the request path
     cannot carry: nesting deeper than the interpreter's recursion limit, and a lone UTF-16
     surrogate escape (``"\\ud800"``), which is not text and cannot be encoded to send on.
     """
     try:
-        body = json.loads(raw)
+        body, spans = parse_with_spans(raw)
     except ValueError:
         raise bad_request("There was an error parsing the body of your request as JSON") from None
     except RecursionError:
@@ -54,7 +57,7 @@ def parse(raw: bytes) -> dict[str, Any]:
         raise bad_request("The request body must be a JSON object")
     if _SURROGATE_ESCAPE.search(raw) and not _encodable(body):
         raise bad_request("The request body contains an unpaired UTF-16 surrogate escape")
-    return body
+    return body, spans
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # only such bodies need the check
