@@ -136,8 +136,10 @@ def instruction_in(text: str, profile: ClientProfile) -> str:
     return text.strip()
 
 
-def read_client(body: Mapping[str, Any]) -> ClientView | None:
-    """The client view of a Messages body, or ``None`` when no profile recognises it."""
+def read_client(body: Mapping[str, Any], *, tools_tokens: int | None = None) -> ClientView | None:
+    """The client view of a Messages body, or ``None`` when no profile recognises it.
+    ``tools_tokens``: the tool definitions' tokens when the caller has counted them already
+    (encoding each tool to count it is most of the work for an agent's body)."""
     messages = body.get("messages")
     if not isinstance(messages, list):
         return None
@@ -150,7 +152,9 @@ def read_client(body: Mapping[str, Any]) -> ClientView | None:
     model = str(body.get("model") or "")
     envelope = estimate_text_tokens(system, model) if system else 0
     tools = body.get("tools")
-    if isinstance(tools, list):
+    if tools_tokens is not None:
+        envelope += tools_tokens
+    elif isinstance(tools, list):
         envelope += sum(estimate_text_tokens(_dumps(tool), model) for tool in tools)
     instruction = ""
     for role, content in reversed(turns):
@@ -176,10 +180,12 @@ def read_client(body: Mapping[str, Any]) -> ClientView | None:
     )
 
 
-def with_client_view(request: RouteRequest, body: Mapping[str, Any]) -> RouteRequest:
+def with_client_view(
+    request: RouteRequest, body: Mapping[str, Any], *, tools_tokens: int | None = None
+) -> RouteRequest:
     """``request`` judged by the person's words when a client profile recognises the body: the
     instruction as text, the envelope left out of ``task_tokens``, background calls marked."""
-    view = read_client(body)
+    view = read_client(body, tools_tokens=tools_tokens)
     if view is None:
         return request
     context = request.context_tokens

@@ -79,7 +79,10 @@ def route_request_from_body(
             judged = f"{text}\n\n{tool_text}" if tool_text else text
         elif tool_text and not tool_only:
             tool_only = tool_text
-    tokens += _tools_tokens(body.get("tools"), model)
+    tools = body.get("tools")
+    tools_text_tokens = _tools_text_tokens(tools, model)
+    tool_count = len(tools) if isinstance(tools, list) else 0
+    tokens += tools_text_tokens + TOOL_OVERHEAD_TOKENS * tool_count
     system = "\n".join(part for part in (system, *reversed(instructions)) if part)
     request = RouteRequest(
         text=judged or tool_only,
@@ -92,7 +95,8 @@ def route_request_from_body(
         conversation_key=conversation_key(body),
         turns=max(turns, 1),
     )
-    return with_client_view(request, body)  # agent clients: the person's words, not the envelope
+    # agent clients: the person's words, not the envelope (the tools are counted once, here)
+    return with_client_view(request, body, tools_tokens=tools_text_tokens)
 
 
 def _check_top_level(body: Mapping[str, Any], require_max_tokens: bool) -> str:
@@ -200,10 +204,11 @@ def _block_tokens(block: Any, model: str) -> int:
     return estimate_text_tokens(_dumps({k: v for k, v in block.items() if k != "cache_control"}))
 
 
-def _tools_tokens(tools: Any, model: str) -> int:
+def _tools_text_tokens(tools: Any, model: str) -> int:
+    """The tool definitions' own tokens, without the per-tool overhead (a client's envelope)."""
     if not isinstance(tools, list):
         return 0
-    return sum(estimate_text_tokens(_dumps(tool), model) + TOOL_OVERHEAD_TOKENS for tool in tools)
+    return sum(estimate_text_tokens(_dumps(tool), model) for tool in tools)
 
 
 def _dumps(value: Any) -> str:
