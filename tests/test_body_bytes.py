@@ -137,3 +137,22 @@ def test_a_routed_claude_code_body_reaches_the_upstream_with_its_history_bytes_i
     sent = fake.log.last.raw_body
     assert json.loads(sent)["model"] != "tierwise-auto"
     assert messages.encode() in sent
+
+
+@pytest.mark.parametrize("path", [f for f in FIXTURES if f.stat().st_size > 20_000])
+def test_tools_counted_from_their_arrived_text_agree_with_encoding_them(path: Path) -> None:
+    """Counting the tool definitions from the bytes they came in as (the proxy's way) may differ
+    from encoding each (the library's way) only by rounding: one token per tool at most."""
+    from tierwise.messages.hints import Hints
+    from tierwise.messages.parse import route_request_from_body
+
+    body = json.loads(path.read_text())["body"]
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    parsed, spans = parse_with_spans(raw)
+    assert spans is not None
+    arrived = route_request_from_body(parsed, Hints(), spans=spans).context_tokens
+    encoded = route_request_from_body(parsed, Hints()).context_tokens
+    assert arrived is not None
+    assert encoded is not None
+    assert abs(arrived - encoded) <= len(body.get("tools", [])) + 1
+    assert spans.text_of("tools", {"a": 1}) is None  # another value: no text to count from

@@ -13,6 +13,7 @@ import pytest
 from tierwise.core.decision import Verdict
 from tierwise.learned.pipeline import Router
 from tierwise.ledger.outcome import Outcome
+from tierwise.messages.body_bytes import BodySpans
 from tierwise.messages.hints import Hints
 from tierwise.messages.routing import MessagesRouter, Routed
 
@@ -126,6 +127,7 @@ class _BrokenRouter(MessagesRouter):
         api_version: str | None = None,
         limits: Sequence[Verdict] = (),
         session: str | None = None,
+        spans: BodySpans | None = None,
     ) -> Routed:
         raise RuntimeError("a bug, with sk-ant-secret in its message")
 

@@ -34,6 +34,14 @@ class BodySpans:
 
     text: str
     spans: Mapping[str, tuple[int, int]]
+    body: Mapping[str, Any]  # the body parsed from ``text``: its values are the ones spanned
+
+    def text_of(self, key: str, value: Any) -> str | None:
+        """The caller's JSON text of ``value`` if it is still ``body[key]``, else ``None``."""
+        place = self.spans.get(key)
+        if place is None or self.body.get(key) is not value:
+            return None
+        return self.text[place[0] : place[1]]
 
 
 def parse_with_spans(raw: bytes) -> tuple[Any, BodySpans | None]:
@@ -54,7 +62,7 @@ def parse_with_spans(raw: bytes) -> tuple[Any, BodySpans | None]:
     if found is None:
         return json.loads(raw), None  # its answer, or its error, for whatever the walk refused
     body, spans = found
-    return body, BodySpans(text, spans)
+    return body, BodySpans(text, spans, body)
 
 
 def _walk(text: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]]] | None:
@@ -112,13 +120,12 @@ def encode_routed(
         return raw
     if spans is None:
         return encode_json(body)
-    text, places = spans.text, spans.spans
     parts: list[str] = []
     for key, value in body.items():
-        place = places.get(key)
         name = json.dumps(key, ensure_ascii=False)
-        if place is not None and original.get(key) is value:
-            parts.append(f"{name}:{text[place[0] : place[1]]}")
+        kept = spans.text_of(key, value) if original.get(key) is value else None
+        if kept is not None:
+            parts.append(f"{name}:{kept}")
         else:
             parts.append(f"{name}:{json.dumps(value, ensure_ascii=False, separators=(',', ':'))}")
     try:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tierwise.core.errors import InputError
 from tierwise.core.request import RouteRequest
 from tierwise.core.tokens import MESSAGE_OVERHEAD_TOKENS, estimate_text_tokens
+from tierwise.messages.body_bytes import BodySpans
 from tierwise.messages.clients import with_client_view
 from tierwise.messages.pinning import conversation_key
 
@@ -29,7 +30,11 @@ TOOL_OVERHEAD_TOKENS = 16
 
 
 def route_request_from_body(
-    body: Mapping[str, Any], hints: Hints, *, require_max_tokens: bool = True
+    body: Mapping[str, Any],
+    hints: Hints,
+    *,
+    require_max_tokens: bool = True,
+    spans: BodySpans | None = None,
 ) -> RouteRequest:
     """The routing view of a Messages body; ``InputError`` for a body the API would reject.
 
@@ -43,6 +48,8 @@ def route_request_from_body(
     application, not from the human: its text joins ``system`` and is never judged. Any other
     role the API may add later counts toward the context only.
     ``require_max_tokens=False`` parses a ``count_tokens`` body, which has no ``max_tokens``.
+    ``spans`` (the proxy's: where the body's values are in the caller's bytes) lets the tool
+    definitions be counted from the JSON text they arrived as, not encoded again.
     """
     if not isinstance(body, Mapping):
         raise InputError("The request body must be a JSON object")
@@ -80,7 +87,7 @@ def route_request_from_body(
         elif tool_text and not tool_only:
             tool_only = tool_text
     tools = body.get("tools")
-    tools_text_tokens = _tools_text_tokens(tools, model)
+    tools_text_tokens = _tools_text_tokens(tools, model, spans)
     tool_count = len(tools) if isinstance(tools, list) else 0
     tokens += tools_text_tokens + TOOL_OVERHEAD_TOKENS * tool_count
     system = "\n".join(part for part in (system, *reversed(instructions)) if part)
@@ -204,10 +211,13 @@ def _block_tokens(block: Any, model: str) -> int:
     return estimate_text_tokens(_dumps({k: v for k, v in block.items() if k != "cache_control"}))
 
 
-def _tools_text_tokens(tools: Any, model: str) -> int:
+def _tools_text_tokens(tools: Any, model: str, spans: BodySpans | None = None) -> int:
     """The tool definitions' own tokens, without the per-tool overhead (a client's envelope)."""
     if not isinstance(tools, list):
         return 0
+    arrived = spans.text_of("tools", tools) if spans is not None else None
+    if arrived is not None:  # an agent's forty tools are most of its body: count them as sent
+        return estimate_text_tokens(arrived, model)
     return sum(estimate_text_tokens(_dumps(tool), model) for tool in tools)
 
 

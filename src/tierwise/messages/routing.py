@@ -33,6 +33,7 @@ from tierwise.core.request import RouteRequest
 from tierwise.core.tiers import Tier
 from tierwise.core.usage import Usage
 from tierwise.learned.pipeline import DEFAULT_MAX_TOKENS, Router
+from tierwise.messages.body_bytes import BodySpans
 from tierwise.messages.ceilings import limit_ceiling, with_limits
 from tierwise.messages.hints import Hints, header_safe, without_hint_metadata
 from tierwise.messages.inputs import Vocabulary
@@ -138,15 +139,17 @@ class MessagesRouter:
         api_version: str | None = None,
         limits: Sequence[Verdict] = (),
         session: str | None = None,
+        spans: BodySpans | None = None,
     ) -> Routed:
         """Where one ``POST /v1/messages`` body goes, and the body to send there.
 
         ``api_version`` is the request's ``anthropic-version`` header; ``limits`` are the
         budgets' verdicts (``BudgetGuard.check``); ``session`` is ``sessions.session_key`` of
-        the headers. Raises ``InputError`` for a body the API would reject, an unknown alias,
-        or hints the policy does not know.
+        the headers; ``spans`` where ``body``'s values are in the bytes it was parsed from.
+        Raises ``InputError`` for a body the API would reject, an unknown alias, or hints the
+        policy does not know.
         """
-        request = route_request_from_body(body, hints)
+        request = route_request_from_body(body, hints, spans=spans)
         return self._dispatch(body, request, api_version, limits, session)
 
     def route_count_tokens(
@@ -156,10 +159,11 @@ class MessagesRouter:
         *,
         api_version: str | None = None,
         limits: Sequence[Verdict] = (),
+        spans: BodySpans | None = None,
     ) -> Routed:
         """``route`` for a ``/v1/messages/count_tokens`` body (no ``max_tokens``): the count is
         taken on the model the same request would be sent to."""
-        request = route_request_from_body(body, hints, require_max_tokens=False)
+        request = route_request_from_body(body, hints, require_max_tokens=False, spans=spans)
         return self._dispatch(body, request, api_version, limits)
 
     def refused(

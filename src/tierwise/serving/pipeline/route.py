@@ -31,6 +31,7 @@ class Route:
                     request.hints,
                     api_version=request.version,
                     limits=request.budget.limits,
+                    spans=request.spans,
                 )
             else:
                 ex.routed = self.router.route(
@@ -39,6 +40,7 @@ class Route:
                     api_version=request.version,
                     limits=request.budget.limits,
                     session=session_key(_client_headers(request.raw_headers)),
+                    spans=request.spans,
                 )
         except InputError as exc:
             raise bad_request(str(exc)) from None
