@@ -156,3 +156,15 @@ def test_tools_counted_from_their_arrived_text_agree_with_encoding_them(path: Pa
     assert encoded is not None
     assert abs(arrived - encoded) <= len(body.get("tools", [])) + 1
     assert spans.text_of("tools", {"a": 1}) is None  # another value: no text to count from
+
+
+@pytest.mark.parametrize("path", [f for f in FIXTURES if f.stat().st_size > 20_000][:4])
+def test_the_conversation_key_is_the_same_with_and_without_spans(path: Path) -> None:
+    from tierwise.messages.pinning import conversation_key
+
+    body = json.loads(path.read_text())["body"]
+    for style in ({"separators": (",", ":"), "ensure_ascii": False}, {"indent": 1}):
+        raw = json.dumps(body, **style).encode()
+        parsed, spans = parse_with_spans(raw)
+        assert conversation_key(parsed, spans) == conversation_key(parsed)
+        assert conversation_key(parsed, spans) == conversation_key(parsed, spans)  # cached

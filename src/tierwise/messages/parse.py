@@ -99,7 +99,7 @@ def route_request_from_body(
         user_tier=hints.user_tier,
         context_tokens=tokens,
         requested_model=model,
-        conversation_key=conversation_key(body),
+        conversation_key=conversation_key(body, spans),
         turns=max(turns, 1),
     )
     # agent clients: the person's words, not the envelope (the tools are counted once, here)
