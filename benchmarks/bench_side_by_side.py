@@ -12,7 +12,8 @@ CPU per request (utime+stime from /proc/PID/stat over the requests the load comp
     make bench-side-by-side          # installs wrk (Debian) if missing, then runs this
     python benchmarks/bench_side_by_side.py [--seconds 5] [--rounds 3] [--realistic] [--json]
 
-Load: wrk with a Lua script for the POST body (JSON at 1 and 16 clients, streaming at 16).
+Load: wrk with a Lua script for the POST body (JSON at 1 and 16 clients, streaming at 16, and
+a request Claude Code sent, 88 KB with its system prompt and tools, as JSON at 16 clients).
 ``--realistic``: the fake waits 50 ms before answering and streams the longest text it can
 (15 text deltas: ``fake-anthropic`` has no option for the number of deltas); a small asyncio
 client measures time to first token (the first ``content_block_delta``) at 1 and 16 clients.
@@ -146,9 +147,12 @@ def table(results: Results) -> list[tuple[str, str, str, str, str]]:
         latency_row("stream, 16 clients, p99 ms (added)", "stream-c16", "p99")
         cpu_row("CPU ms per request, JSON (16 clients)", "json-c16")
         cpu_row("CPU ms per request, stream (16 clients)", "stream-c16")
+        rate_row("Claude Code body (88 KB), 16 clients, req/s", "agent-c16")
+        cpu_row("CPU ms per request, Claude Code body", "agent-c16")
         overhead_row("recording overhead, CPU per JSON request", "json-c16", "cpu")
         overhead_row("recording overhead, CPU per stream", "stream-c16", "cpu")
         overhead_row("recording overhead, JSON req/s (16 clients)", "json-c16", "rps")
+        overhead_row("recording overhead, Claude Code body req/s", "agent-c16", "rps")
     return rows
 
 

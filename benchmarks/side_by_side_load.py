@@ -63,12 +63,34 @@ HEADERS = {
 }
 
 
-def lua_script(model: str, stream: bool, directory: Path) -> Path:
-    path = directory / f"{model}-{int(stream)}.lua"
-    lines = [
-        'wrk.method = "POST"',
-        f"wrk.body = {json.dumps(json.dumps(body(model, stream, PROMPT)))}",
-    ]
+# A request Claude Code 2.1.332 sent (a tool loop's first turn: system prompt, 40 tools, the
+# user's words wrapped in reminders, 88 KB), as the agent-body scenario's JSON body.
+AGENT_FIXTURE = Path(__file__).parents[1] / "tests/data/claude_code/tool_loop_turn1.json"
+
+
+def agent_body(model: str) -> bytes:
+    """The captured Claude Code body aimed at ``model``, written as Node writes JSON."""
+    captured = json.loads(AGENT_FIXTURE.read_text())["body"]
+    agent = {**captured, "model": model, "stream": False}
+    return json.dumps(agent, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def lua_script(model: str, stream: bool, directory: Path, *, agent: bool = False) -> Path:
+    path = directory / f"{model}-{int(stream)}{'-agent' if agent else ''}.lua"
+    if agent:  # read from a file: the body holds bytes a Lua string literal cannot
+        data = directory / f"{model}-agent.json"
+        data.write_bytes(agent_body(model))
+        lines = [
+            'wrk.method = "POST"',
+            f"local file = io.open({json.dumps(str(data))}, 'rb')",
+            "wrk.body = file:read('*a')",
+            "file:close()",
+        ]
+    else:
+        lines = [
+            'wrk.method = "POST"',
+            f"wrk.body = {json.dumps(json.dumps(body(model, stream, PROMPT)))}",
+        ]
     lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in HEADERS.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -151,12 +173,14 @@ class Scenario:
     name: str
     stream: bool
     connections: int
+    agent: bool = False  # the captured Claude Code body instead of the one-line prompt
 
 
 WRK_SCENARIOS = (
     Scenario("json-c1", False, CONNECTIONS_LOW),
     Scenario("json-c16", False, CONNECTIONS_HIGH),
     Scenario("stream-c16", True, CONNECTIONS_HIGH),
+    Scenario("agent-c16", False, CONNECTIONS_HIGH, agent=True),
 )
 TTFT_SCENARIOS = (
     Scenario("ttft-c1", True, CONNECTIONS_LOW),
@@ -191,9 +215,8 @@ def measure(
     if realistic:
         run = asyncio.run(_ttft_load(server.url, model, scenario.connections, seconds))
     else:
-        run = wrk(
-            server.url, lua_script(model, scenario.stream, scripts), scenario.connections, seconds
-        )
+        script = lua_script(model, scenario.stream, scripts, agent=scenario.agent)
+        run = wrk(server.url, script, scenario.connections, seconds)
     done = max(run.requests, 1)
     cpu = {
         name: (cpu_seconds(s.process.pid) - before[name]) * 1000 / done
