@@ -1,17 +1,16 @@
 """The record writer process: a ``Recorder`` fed by ``ProcessRecorder`` through a socket.
 
 ``python -m tierwise.ledger.writer_child FD CONFIG`` is what ``tierwise serve`` starts (see
-``tierwise.ledger.writer_process``). Each record arrives as the pickled tuple of its field
-values and, for a routed request, what capturing its routing inputs needs; they are captured
-here, off the proxy's event loop. The child ignores SIGINT and SIGTERM: the proxy decides when
-it stops (``close``), or it stops when the proxy's end of the socket closes.
+``tierwise.ledger.writer_process``). Each record arrives as the packed list of its field
+values (``writer_wire``) and, for a routed request, what capturing its routing inputs needs;
+they are captured here, off the proxy's event loop. The child ignores SIGINT and SIGTERM: the
+proxy decides when it stops (``close``), or it stops when the proxy's end of the socket closes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import pickle
 import signal
 import sys
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from typing import Any
 from tierwise.core.request import RouteRequest
 from tierwise.ledger.recorder import Recorder, RecorderStats
 from tierwise.ledger.records import FIELD_NAMES, DecisionRecord
+from tierwise.ledger.writer_wire import unpack
 from tierwise.messages.inputs import RoutingInputs, Vocabulary
 
 _log = logging.getLogger("tierwise.ledger.writer_child")
@@ -89,7 +89,7 @@ def run_writer(conn: Connection, url: str, spool_dir: str, options: dict[str, An
 def rebuild(blob: bytes, vocabularies: Mapping[str, Vocabulary]) -> DecisionRecord:
     """The record ``record()`` packed, with its routing inputs captured now (without them
     when its policy's vocabulary is unknown or capturing fails: a record is never lost for it)."""
-    values, job = pickle.loads(blob)
+    values, job = unpack(blob)
     if job is None:
         return DecisionRecord(*values)
     text, system, context_tokens, task_tokens, background, prefill, pinning, digest = job
@@ -108,7 +108,6 @@ def rebuild(blob: bytes, vocabularies: Mapping[str, Vocabulary]) -> DecisionReco
     except Exception:
         _log.exception("request %s: routing inputs not captured", values[_REQUEST_ID])
         return DecisionRecord(*values)
-    values = list(values)
     values[_ROUTING_INPUTS] = inputs  # set before building: a frozen record's copy costs twice
     return DecisionRecord(*values)
 

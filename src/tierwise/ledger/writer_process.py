@@ -4,13 +4,13 @@ In ``tierwise serve`` the thread recorder's work (building the record, binding s
 columns, the driver's inserts) competes with the event loop for the GIL, and every hand-over
 costs more than the work itself: recording cost the proxy 245 µs of CPU per request, against
 about 70 µs of work measured alone (``benchmarks/bench_recording.py``). ``ProcessRecorder``
-keeps in the serving process only what cannot leave it: each ``DecisionRecord`` is built on the
-caller's thread as the request ends (after the response was sent), without its routing inputs
-(the phrase scan, a third of the work, is left to the child: ``writer_child``), and pickled to
-bytes, which the garbage collector never scans; a sender thread, which spends its time in
-``write``, passes batches down a socket to a child process running a plain ``Recorder`` on the
-same store. All that makes ``Recorder`` lossless (batches, the spool, retries with backoff,
-replay) happens there.
+keeps in the serving process only what cannot leave it: each record's field values are read on
+the caller's thread as the request ends (after the response was sent), without its routing
+inputs (the phrase scan, a third of the work, is left to the child: ``writer_child``), and
+packed to bytes (``writer_wire``), which the garbage collector never scans; a sender thread,
+which spends its time in ``write``, passes batches down a socket to a child process running a
+plain ``Recorder`` on the same store. All that makes ``Recorder`` lossless (batches, the
+spool, retries with backoff, replay) happens there.
 
 If the child dies, the sender spools what it cannot hand over (the same spool directory, which
 processes may share) and starts another child, which replays it. What a dead child held and had
@@ -25,7 +25,6 @@ import atexit
 import json
 import logging
 import os
-import pickle
 import socket
 import subprocess
 import sys
@@ -49,6 +48,7 @@ from tierwise.ledger.records import (
     record_fields,
 )
 from tierwise.ledger.writer_child import InputsJob, rebuild
+from tierwise.ledger.writer_wire import pack
 from tierwise.messages.inputs import Vocabulary
 from tierwise.messages.pinning import needs_pinning
 from tierwise.messages.sanitize import has_prefill
@@ -141,7 +141,7 @@ class ProcessRecorder:
         """Build the record, queue its bytes for the writer process, return. Never raises."""
         try:
             values, job = self._convert(outcome)
-            blob = pickle.dumps((values, job), protocol=pickle.HIGHEST_PROTOCOL)
+            blob = pack(values, job)
         except Exception:  # never let recording break a request
             _log.exception("could not build the record of a request")
             with self._cond:
