@@ -168,3 +168,25 @@ def test_the_conversation_key_is_the_same_with_and_without_spans(path: Path) -> 
         parsed, spans = parse_with_spans(raw)
         assert conversation_key(parsed, spans) == conversation_key(parsed)
         assert conversation_key(parsed, spans) == conversation_key(parsed, spans)  # cached
+
+
+def test_the_last_member_is_read_from_the_end_only_when_it_is_the_top_level_one() -> None:
+    from tierwise.messages.body_bytes import last_member
+
+    usage = {"input_tokens": 12, "output_tokens": 3, "cache_read_input_tokens": 0}
+    message = {
+        "id": "msg_1",
+        "content": [
+            {"type": "text", "text": 'quoted "usage": {"input_tokens": 999}'},
+            {"type": "tool_use", "id": "t", "name": "n", "input": {"usage": {"x": 1}}},
+        ],
+        "usage": usage,
+    }
+    for style in ({}, {"indent": 2}, {"separators": (",", ":")}):
+        assert last_member(json.dumps(message, **style).encode(), "usage") == usage
+    reordered = {"usage": usage, "content": message["content"]}  # a nested one would be last
+    with pytest.raises(KeyError):
+        last_member(json.dumps(reordered).encode(), "usage")
+    for other in (b'{"id": "x"}', b"not json", b'{"usage": {"a": 1}'):
+        with pytest.raises(KeyError):
+            last_member(other, "usage")

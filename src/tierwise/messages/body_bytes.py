@@ -22,7 +22,7 @@ from json.decoder import WHITESPACE, scanstring  # type: ignore[attr-defined]
 from json.scanner import make_scanner
 from typing import Any
 
-__all__ = ["BodySpans", "encode_json", "encode_routed", "parse_with_spans"]
+__all__ = ["BodySpans", "encode_json", "encode_routed", "last_member", "parse_with_spans"]
 
 _scan = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed names the class
 _skip = WHITESPACE.match
@@ -132,3 +132,26 @@ def encode_routed(
         return ("{" + ",".join(parts) + "}").encode("utf-8")
     except UnicodeEncodeError:  # a changed value holds a lone surrogate
         return encode_json(body)
+
+
+def last_member(raw: bytes, key: str) -> Any:
+    """``json.loads(raw)[key]`` for a JSON object whose last member is ``key``, read from the
+    end: a message's ``usage`` comes after its content, which may be long. ``KeyError`` when
+    the shortcut does not apply (another layout, or not JSON): ask ``json.loads`` then.
+
+    The value found is the top-level one only if nothing but the object's closing brace follows
+    it: a nested ``key`` (inside a tool's input, say) is always followed by more closing marks.
+    """
+    marker = json.dumps(key).encode() + b":"
+    at = raw.rfind(marker)
+    if at < 0:
+        raise KeyError(key)
+    try:
+        text = raw[at + len(marker) :].decode("utf-8")
+        start = _skip(text, 0).end()
+        value, end = _scan(text, start)
+    except (UnicodeDecodeError, ValueError, StopIteration) as exc:
+        raise KeyError(key) from exc
+    if text[end:].strip() != "}":
+        raise KeyError(key)
+    return value

@@ -16,7 +16,7 @@ from starlette.types import Send
 from tierwise.core.errors import InputError
 from tierwise.core.usage import Usage
 from tierwise.ledger.outcome import Attempt
-from tierwise.messages.body_bytes import encode_routed
+from tierwise.messages.body_bytes import encode_routed, last_member
 from tierwise.messages.routing import Routed
 from tierwise.serving.errors import ProxyError, error_json, is_anthropic_error
 from tierwise.serving.exchange import Exchange
@@ -168,7 +168,10 @@ class Forward:
 
 def _usage(body: bytes) -> Usage | None:
     try:
-        usage = json.loads(body).get("usage")
+        try:
+            usage = last_member(body, "usage")  # the API's layout: usage last, read from the end
+        except KeyError:
+            usage = json.loads(body).get("usage")
         return Usage.from_api(usage) if isinstance(usage, dict) else None
     except (ValueError, AttributeError, InputError):
         return None
