@@ -277,39 +277,3 @@ def test_reason_lists_the_matched_phrases_and_the_runner_up() -> None:
     assert "security-review 1.5" in verdict.reason
     assert "'security'" in verdict.reason
     assert "implement" not in verdict.reason
-
-
-def test_the_joined_prefilter_finds_exactly_what_each_pattern_finds() -> None:
-    """The patterns without a leading word are searched through one alternation first; on the
-    shipped policy's phrases and a labelled corpus, that must never change what is found."""
-    import dataclasses
-    import json
-    from pathlib import Path
-
-    from tierwise.core.policy import default_policy
-
-    rules = default_policy().config.keywords.rules
-    joined = PhraseMatcher.compile([rule.phrases for rule in rules])
-    assert joined.any_unled is not None, "the shipped patterns should be joinable"
-    each = dataclasses.replace(joined, any_unled=None)
-    corpus = Path(__file__).parent / "data" / "corpus" / "coding_requests.jsonl"
-    prompts = [json.loads(line)["prompt"] for line in corpus.read_text().splitlines() if line]
-    prompts += ["1 in 1000 requests fail", "3 services share it", "n <= 10^5", "no numbers here"]
-    some = 0
-    for prompt in prompts:
-        feats = features(prompt)
-        assert joined.find(feats) == each.find(feats), prompt[:80]
-        some += any(n.pattern is not None for n in joined.find(feats))
-    assert some >= 3  # the comparison covered prompts that do match a pattern
-
-
-@pytest.mark.parametrize(
-    ("patterns", "joinable"),
-    [
-        (["re:a(b)\\1", "re:c"], False),  # a backreference's number would shift
-        (["re:Abc", "re:def"], False),  # one ignores case, one does not
-        (["re:abc", "re:d(?:e)f"], True),
-    ],
-)
-def test_patterns_are_joined_only_when_that_is_safe(patterns: list[str], joinable: bool) -> None:
-    assert (PhraseMatcher.compile([patterns]).any_unled is not None) is joinable

@@ -61,9 +61,6 @@ class PhraseMatcher:
     prefixes: dict[str, list[Needle]] = field(default_factory=lambda: defaultdict(list))
     substrings: list[Needle] = field(default_factory=list)
     patterns: list[Needle] = field(default_factory=list)
-    # the patterns without a leading word as one alternation: most prompts match none of them,
-    # and one search then answers for all (``None``: search each, as when they cannot be joined)
-    any_unled: re.Pattern[str] | None = None
 
     @classmethod
     def compile(cls, phrases_by_rule: list[list[str]]) -> PhraseMatcher:
@@ -91,7 +88,6 @@ class PhraseMatcher:
                         # Index a phrase by its longest word: "to yaml" is looked at only when
                         # "yaml" is present, not for every prompt containing "to".
                         matcher.phrases[max(words, key=len)].append(needle)
-        matcher.any_unled = _alternation([n.pattern for n in matcher.patterns if n.word is None])
         return matcher
 
     def find(self, features: PromptFeatures) -> list[Needle]:
@@ -109,13 +105,10 @@ class PhraseMatcher:
             instruction = features.instruction
             found.extend(n for n in self.substrings if n.text in instruction)
         instruction = features.instruction
-        unled = self.any_unled is None or self.any_unled.search(instruction) is not None
         found.extend(
             n
             for n in self.patterns
-            if n.pattern
-            and (n.word in words if n.word is not None else unled)
-            and n.pattern.search(instruction)
+            if n.pattern and (n.word is None or n.word in words) and n.pattern.search(instruction)
         )
         return found
 
@@ -130,24 +123,6 @@ def _leading_word(pattern: re.Pattern[str]) -> str | None:
         return None
     match = _LEADING_WORD.match(pattern.pattern)
     return match.group(1) if match else None
-
-
-def _alternation(patterns: list[re.Pattern[str] | None]) -> re.Pattern[str] | None:
-    """One regex that matches where any of ``patterns`` does (a prefilter, never the verdict),
-    or ``None`` when they cannot be joined safely: differing flags, or backreferences, whose
-    group numbers an alternation would shift."""
-    usable = [p for p in patterns if p is not None]
-    if len(usable) < 2 or len({p.flags for p in usable}) != 1:
-        return None
-    if any(_BACKREFERENCE.search(p.pattern) for p in usable):
-        return None
-    try:
-        return re.compile("|".join(f"(?:{p.pattern})" for p in usable), usable[0].flags)
-    except re.error:
-        return None
-
-
-_BACKREFERENCE = re.compile(r"\\\d|\(\?P=|\(\?\(")
 
 
 def _compile_pattern(pattern: str) -> re.Pattern[str]:
