@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ import numpy.typing as npt
 from tierwise.learned.signals import signals
 
 _WORD = re.compile(r"\w+")
+_START_CRC = zlib.crc32(b"^")  # the word before the first: bigram "^ first"
 _PRIME = np.uint64(1_000_003)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = np.uint64(29)
@@ -80,18 +82,25 @@ def featurize(
 
 def word_grams(lower: str, spec: FeatureSpec) -> tuple[Indices, Floats]:
     """Hashed word unigrams (and bigrams) of lower-cased text: sublinear counts, not normalised
-    (training applies the fold's idf before normalising)."""
+    (training applies the fold's idf before normalising).
+
+    A bigram is hashed as ``crc32("previous word")``, computed by continuing the previous
+    word's CRC over a space and this word (CRC-32 runs on: ``crc32(b, crc32(a)) ==
+    crc32(a + b)``), so each word is encoded and hashed once, and the counting is C's.
+    """
     dim = spec.dim
-    counts: dict[int, int] = {}
-    previous = "^"
     crc = zlib.crc32
+    hashes: list[int] = []
+    add = hashes.append
+    previous = _START_CRC
     for word in _WORD.findall(lower):
-        h = crc(word.encode()) % dim
-        counts[h] = counts.get(h, 0) + 1
+        encoded = word.encode()
+        unigram = crc(encoded)
+        add(unigram % dim)
         if spec.bigrams:
-            h = crc(f"{previous} {word}".encode()) % dim
-            counts[h] = counts.get(h, 0) + 1
-        previous = word
+            add(crc(encoded, crc(b" ", previous)) % dim)
+        previous = unigram
+    counts = Counter(hashes)
     indices = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
     values = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
     return indices, values
